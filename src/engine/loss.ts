@@ -1,0 +1,59 @@
+/**
+ * The ESMM loss over all impressions, computed from the two logits in log space:
+ *
+ *   L = w_ctr · BCE(y, σ(a)) + w_ctcvr · BCE(y·z, σ(a)·σ(b))      (a = CTR logit, b = CVR logit)
+ *
+ * There is no CVR term: the CVR tower gets gradient only through the CTCVR term.
+ *
+ * Both log pCTCVR = −softplus(−a) − softplus(−b) and log(1 − pCTCVR) are formed in log space (see below),
+ * so neither the product underflowing to 0 nor a saturated product near 1 produces NaN or Inf.
+ */
+
+/** log(1 + e^x) without overflow. */
+export function softplus(x: number): number {
+  return x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x));
+}
+
+export function sigmoid(x: number): number {
+  return x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x));
+}
+
+/** log(e^x + e^y) without overflow. */
+function logAddExp(x: number, y: number): number {
+  const m = Math.max(x, y);
+  return m + Math.log1p(Math.exp(Math.min(x, y) - m));
+}
+
+export interface LossWeights {
+  ctr: number;
+  ctcvr: number;
+}
+
+/**
+ * Mean loss over the batch and its gradients with respect to both logits (already divided by n).
+ * `click` is y, `buy` is z (the CTCVR label is y·z).
+ * Returns the mean CTR and CTCVR BCE separately (unweighted) and the weighted total.
+ */
+export function esmmLoss(
+  n: number, ctrLogit: Float32Array, cvrLogit: Float32Array, click: Float32Array, buy: Float32Array,
+  w: LossWeights, dCtr: Float32Array, dCvr: Float32Array,
+): { total: number; ctr: number; ctcvr: number } {
+  let sumCtr = 0, sumCtcvr = 0;
+  const inv = 1 / n;
+  for (let i = 0; i < n; i++) {
+    const a = ctrLogit[i], b = cvrLogit[i], y = click[i], yz = click[i] * buy[i];
+    const spA = softplus(a), spNegA = softplus(-a), spB = softplus(b), spNegB = softplus(-b);
+    sumCtr += spA - y * a;
+    const lp = -spNegA - spNegB;
+    // 1 − σ(a)σ(b) = σ(−a) + σ(a)σ(−b): a sum of positive terms, so its log never cancels
+    const l1mp = logAddExp(-spA, -spNegA - spB);
+    sumCtcvr -= yz * lp + (1 - yz) * l1mp;
+    // ∂lp/∂a = σ(−a); ∂log(1−p)/∂a = −p·σ(−a)/(1−p), formed in log space so it stays finite
+    const gA = -yz * sigmoid(-a) + (1 - yz) * Math.exp(lp - spA - l1mp);
+    const gB = -yz * sigmoid(-b) + (1 - yz) * Math.exp(lp - spB - l1mp);
+    dCtr[i] = (w.ctr * (sigmoid(a) - y) + w.ctcvr * gA) * inv;
+    dCvr[i] = w.ctcvr * gB * inv;
+  }
+  const ctr = sumCtr * inv, ctcvr = sumCtcvr * inv;
+  return { total: w.ctr * ctr + w.ctcvr * ctcvr, ctr, ctcvr };
+}
