@@ -32,6 +32,8 @@ const Feature = z.strictObject({
 const Model = z.strictObject({
   kind: z.literal('esmm').default('esmm'),
   embedding_dim: z.number().int().min(1).max(1024).default(18),
+  /** Standard deviation of the normal initialisation of embedding rows. */
+  embedding_init_std: z.number().min(0).max(10).default(0.1),
   hidden_units: z.array(z.number().int().min(1).max(65536)).default([200, 80]),
   activation: z.enum(['relu', 'prelu']).default('relu'),
   /** Dropout rate on tower hidden layers during training (inverted dropout; 0 = off). */

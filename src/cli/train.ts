@@ -1,0 +1,89 @@
+import type { Command } from 'commander';
+import { loadConfig, type Config } from '../config.js';
+import { createProgress } from '../train/progress.js';
+import { train, type TrainSummary } from '../train/trainer.js';
+import { fmt, nonNegativeInt, oneOf, positiveInt, positiveNumber, printJson } from './options.js';
+
+interface TrainFlags {
+  config: string;
+  train: string[];
+  eval?: string[];
+  out: string;
+  epochs?: number;
+  resume?: boolean;
+  batchSize?: number;
+  lr?: number;
+  seed?: number;
+  backend?: Config['train']['backend'];
+  onBadRow?: Config['train']['on_bad_row'];
+  progress: 'auto' | 'bar' | 'lines' | 'quiet';
+  json?: boolean;
+}
+
+export function registerTrain(program: Command): void {
+  program.command('train')
+    .description('train a model on CSV impressions, evaluating on --eval after each epoch; writes a model directory')
+    .requiredOption('--config <file>', 'YAML/JSON config (see `esmm init`)')
+    .requiredOption('--train <paths...>', 'training CSV file(s)')
+    .option('--eval <paths...>', 'held-out CSV file(s) evaluated after each epoch')
+    .requiredOption('--out <dir>', 'model directory to write (checkpoints go to <dir>/checkpoints)')
+    .option('--epochs <n>', 'number of epochs (overrides train.epochs; with --resume, the total to reach)', positiveInt('--epochs'))
+    .option('--resume', 'continue from the latest checkpoint in <dir>/checkpoints')
+    .option('--batch-size <n>', 'overrides train.batch_size', positiveInt('--batch-size'))
+    .option('--lr <x>', 'overrides train.learning_rate', positiveNumber('--lr'))
+    .option('--seed <n>', 'overrides train.seed', nonNegativeInt('--seed'))
+    .option('--backend <name>', 'auto | wasm | reference (overrides train.backend)', oneOf('--backend', ['auto', 'wasm', 'reference'] as const))
+    .option('--on-bad-row <policy>', 'error | skip (overrides train.on_bad_row)', oneOf('--on-bad-row', ['error', 'skip'] as const))
+    .option('--progress <mode>', 'auto | bar | lines | quiet', oneOf('--progress', ['auto', 'bar', 'lines', 'quiet'] as const), 'auto')
+    .option('--json', 'print the run summary as one JSON object')
+    .action(async (flags: TrainFlags) => {
+      const config = applyOverrides(loadConfig(flags.config), flags);
+      const summary = await train({
+        config,
+        trainPaths: flags.train,
+        evalPaths: flags.eval ?? [],
+        outDir: flags.out,
+        epochs: flags.epochs,
+        resume: flags.resume,
+        progress: createProgress(flags.json && flags.progress === 'auto' ? 'quiet' : flags.progress),
+      });
+      if (flags.json) printJson(summaryJson(summary));
+      else process.stdout.write(formatSummary(summary));
+    });
+}
+
+function applyOverrides(cfg: Config, f: TrainFlags): Config {
+  const t = { ...cfg.train };
+  if (f.batchSize !== undefined) t.batch_size = f.batchSize;
+  if (f.lr !== undefined) t.learning_rate = f.lr;
+  if (f.seed !== undefined) t.seed = f.seed;
+  if (f.backend !== undefined) t.backend = f.backend;
+  if (f.onBadRow !== undefined) t.on_bad_row = f.onBadRow;
+  if (f.epochs !== undefined) t.epochs = f.epochs;
+  return { ...cfg, train: t };
+}
+
+function summaryJson(s: TrainSummary) {
+  return {
+    out: s.outDir,
+    backend: s.backend,
+    seconds: s.seconds,
+    samples_per_s: Math.round(s.samplesPerSecond),
+    train: s.trainStats,
+    eval: s.evalStats,
+    epochs: s.epochs,
+    metrics: s.final,
+  };
+}
+
+function formatSummary(s: TrainSummary): string {
+  const st = s.trainStats;
+  const lines = [
+    `model written to ${s.outDir} (backend ${s.backend}, ${s.seconds.toFixed(1)}s, ${Math.round(s.samplesPerSecond)} samples/s)`,
+    `train rows: ${st.rowsUsed} used of ${st.rowsRead} read; dropped click=0,buy=1: ${st.droppedClick0Buy1}; malformed skipped: ${st.skippedBadRows}`,
+  ];
+  if (s.evalStats) lines.push(`eval rows: ${s.evalStats.rowsUsed} used of ${s.evalStats.rowsRead} read; dropped click=0,buy=1: ${s.evalStats.droppedClick0Buy1}; malformed skipped: ${s.evalStats.skippedBadRows}`);
+  const m = s.final;
+  if (m) lines.push(`final eval: ctr_auc ${fmt(m.ctr_auc)}  cvr_auc ${fmt(m.cvr_auc)}  ctcvr_auc ${fmt(m.ctcvr_auc)}  ctr_logloss ${fmt(m.ctr_logloss)}  ctcvr_logloss ${fmt(m.ctcvr_logloss)}`);
+  return `${lines.join('\n')}\n`;
+}

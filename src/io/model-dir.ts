@@ -1,0 +1,187 @@
+/**
+ * A model directory: `manifest.json` (config, model spec, encoder vocabularies / hash settings, training
+ * history and metrics, versions, the weights file's SHA-256) and the weights in safetensors format.
+ *
+ * Tensor names (all float32, row-major):
+ *   embedding.<feature>            [rows, dim]   row 0 is the out-of-vocabulary / missing row
+ *   ctr.dense.<i>.weight           [in, out]     y = x·W + b (transpose for torch.nn.Linear)
+ *   ctr.dense.<i>.bias             [out]
+ *   ctr.dense.<i>.prelu_alpha      [out]         PReLU towers only
+ *   cvr.dense.<i>.…                the same for the CVR tower; the last layer of each tower has out = 1
+ *
+ * The weights file is named after its content hash and written before the manifest, each atomically, so a
+ * crash at any point leaves a complete model (the old or the new one). Loading verifies size and SHA-256,
+ * so a truncated or altered file is a clear error, never a silently wrong model.
+ */
+import { readdir, readFile, rm, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseConfig, type Config } from '../config.js';
+import { Encoder, type EncoderJSON } from '../data/encoder.js';
+import type { Kernels } from '../engine/kernels.js';
+import { EsmmError } from '../errors.js';
+import type { EsmmMetrics } from '../metrics/esmm-metrics.js';
+import { EsmmModel, type ModelSpec } from '../model/esmm.js';
+import { sha256, writeFileAtomic } from './atomic.js';
+import { decodeSafetensors, encodeSafetensors, type TensorInput } from './safetensors.js';
+import { VERSION } from '../version.js';
+
+export const MANIFEST = 'manifest.json';
+export const FORMAT = 'esmm-model';
+export const FORMAT_VERSION = 1;
+
+export interface EpochRecord {
+  epoch: number;
+  train_loss: number;
+  steps: number;
+  eval: EsmmMetrics | null;
+}
+
+export interface TrainingRecord {
+  epochs_completed: number;
+  steps: number;
+  train_rows: number;
+  history: EpochRecord[];
+}
+
+export interface Manifest {
+  format: typeof FORMAT;
+  format_version: number;
+  esmm_version: string;
+  config: Config;
+  spec: ModelSpec;
+  encoder: EncoderJSON;
+  weights: { file: string; sha256: string; bytes: number };
+  tensors: Record<string, number[]>;
+  training: TrainingRecord;
+}
+
+export interface ModelParts {
+  config: Config;
+  encoder: Encoder;
+  model: EsmmModel;
+  training: TrainingRecord;
+}
+
+export interface LoadedModel extends ModelParts {
+  dir: string;
+  manifest: Manifest;
+  kernels: Kernels;
+}
+
+/** Every weight tensor of a model under its documented name. */
+export function modelTensors(model: EsmmModel): Record<string, TensorInput> {
+  const out: Record<string, TensorInput> = {};
+  for (const e of model.embeddingParams()) out[e.name] = { dtype: 'F32', shape: [e.table.rows, e.table.dim], data: e.table.data };
+  for (const p of model.denseParams()) out[p.name] = { dtype: 'F32', shape: p.shape, data: p.data };
+  return out;
+}
+
+/** The files of a model directory, by name (the weights name carries its hash). */
+export function modelFiles(parts: ModelParts): { files: Record<string, Buffer>; manifest: Manifest } {
+  const tensors = modelTensors(parts.model);
+  const weights = encodeSafetensors(tensors, { format: FORMAT, esmm_version: VERSION });
+  const hash = sha256(weights);
+  const file = `weights-${hash.slice(0, 16)}.safetensors`;
+  const manifest: Manifest = {
+    format: FORMAT,
+    format_version: FORMAT_VERSION,
+    esmm_version: VERSION,
+    config: parts.config,
+    spec: parts.model.spec,
+    encoder: parts.encoder.toJSON(),
+    weights: { file, sha256: hash, bytes: weights.length },
+    tensors: Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k, t.shape])),
+    training: parts.training,
+  };
+  return { files: { [file]: weights, [MANIFEST]: Buffer.from(`${JSON.stringify(manifest, null, 1)}\n`) }, manifest };
+}
+
+/** Writes (or replaces) the model in `dir`: weights first, then the manifest, each atomically; then old weights go. */
+export async function saveModel(dir: string, parts: ModelParts): Promise<Manifest> {
+  const { files, manifest } = modelFiles(parts);
+  await mkdir(dir, { recursive: true });
+  await writeFileAtomic(join(dir, manifest.weights.file), files[manifest.weights.file]);
+  await writeFileAtomic(join(dir, MANIFEST), files[MANIFEST]);
+  for (const name of await readdir(dir)) {
+    if (/^weights-[0-9a-f]+\.safetensors$/.test(name) && name !== manifest.weights.file) await rm(join(dir, name), { force: true });
+  }
+  return manifest;
+}
+
+/** Reads and validates a manifest (not the weights). */
+export async function readManifest(dir: string): Promise<Manifest> {
+  const path = join(dir, MANIFEST);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new EsmmError(code === 'ENOENT' ? `${dir}: not a model directory (no ${MANIFEST})` : `${path}: cannot read: ${(e as Error).message}`);
+  }
+  let m: Manifest;
+  try {
+    m = JSON.parse(text);
+  } catch (e) {
+    throw new EsmmError(`${path}: not valid JSON (truncated or altered?): ${(e as Error).message}`);
+  }
+  if (m === null || typeof m !== 'object' || m.format !== FORMAT) throw new EsmmError(`${path}: not an ESMM model manifest`);
+  if (m.format_version !== FORMAT_VERSION) throw new EsmmError(`${path}: format_version ${m.format_version} is not supported by esmm ${VERSION} (expects ${FORMAT_VERSION})`);
+  for (const key of ['config', 'spec', 'encoder', 'weights', 'tensors', 'training'] as const) {
+    if (m[key] === undefined || m[key] === null) throw new EsmmError(`${path}: missing "${key}"`);
+  }
+  if (typeof m.weights.file !== 'string' || !/^[\w.\-]+$/.test(m.weights.file) || typeof m.weights.sha256 !== 'string') {
+    throw new EsmmError(`${path}: "weights" must name a file in the directory and its sha256`);
+  }
+  m.config = parseConfig(m.config, `${path} (config)`);
+  return m;
+}
+
+/** Reads a weights file and verifies its size and checksum against the manifest. */
+export async function readVerified(dir: string, file: string, bytes: number, hash: string): Promise<Buffer> {
+  const path = join(dir, file);
+  let buf: Buffer;
+  try {
+    buf = await readFile(path);
+  } catch (e) {
+    throw new EsmmError(`${path}: cannot read: ${(e as Error).message}`);
+  }
+  if (buf.length !== bytes) throw new EsmmError(`${path}: ${buf.length} bytes, the manifest says ${bytes} (truncated or replaced file)`);
+  if (sha256(buf) !== hash) throw new EsmmError(`${path}: SHA-256 does not match the manifest (the file was altered or corrupted)`);
+  return buf;
+}
+
+/** Copies named tensors into the model's buffers, checking that every tensor is there with its shape. */
+export function loadTensors(model: EsmmModel, buf: Buffer, source: string): void {
+  const { tensors } = decodeSafetensors(buf, source);
+  const expected = modelTensors(model);
+  for (const [name, t] of Object.entries(expected)) {
+    const got = tensors[name];
+    if (!got) throw new EsmmError(`${source}: tensor "${name}" is missing`);
+    if (got.dtype !== 'F32' || got.shape.join(',') !== t.shape.join(',')) {
+      throw new EsmmError(`${source}: tensor "${name}" is ${got.dtype} [${got.shape}], expected F32 [${t.shape}]`);
+    }
+    (t.data as Float32Array).set(got.data as Float32Array);
+  }
+  const extra = Object.keys(tensors).filter((n) => !(n in expected));
+  if (extra.length > 0) throw new EsmmError(`${source}: unexpected tensors ${extra.slice(0, 5).join(', ')}`);
+}
+
+/** Loads a model directory for inference (or to continue training). */
+export async function loadModel(dir: string, kernels: Kernels, maxBatch = 4096, manifestRead?: Manifest): Promise<LoadedModel> {
+  const manifest = manifestRead ?? (await readManifest(dir));
+  const config = manifest.config;
+  let encoder: Encoder;
+  try {
+    encoder = Encoder.fromJSON(manifest.encoder, config);
+  } catch (e) {
+    throw new EsmmError(`${join(dir, MANIFEST)}: bad encoder section: ${(e as Error).message}`);
+  }
+  const sizes = encoder.tableSizes();
+  manifest.spec.features.forEach((f, i) => {
+    if (f.rows !== sizes[i]) throw new EsmmError(`${join(dir, MANIFEST)}: feature "${f.name}" has ${f.rows} rows in the spec but ${sizes[i]} in the encoder`);
+  });
+  const model = new EsmmModel(kernels, manifest.spec, maxBatch);
+  const buf = await readVerified(dir, manifest.weights.file, manifest.weights.bytes, manifest.weights.sha256);
+  loadTensors(model, buf, join(dir, manifest.weights.file));
+  return { dir, manifest, config, encoder, model, training: manifest.training, kernels };
+}
