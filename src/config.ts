@@ -30,7 +30,8 @@ const Feature = z.strictObject({
 });
 
 const Model = z.strictObject({
-  kind: z.literal('esmm').default('esmm'),
+  /** esmm (the paper's model), esmm-ns (no shared embeddings) or base (CVR trained on clicks only). */
+  kind: z.enum(['esmm', 'esmm-ns', 'base']).default('esmm'),
   embedding_dim: z.number().int().min(1).max(1024).default(18),
   /** Standard deviation of the normal initialisation of embedding rows. */
   embedding_init_std: z.number().min(0).max(10).default(0.1),
@@ -39,6 +40,7 @@ const Model = z.strictObject({
   /** Dropout rate on tower hidden layers during training (inverted dropout; 0 = off). */
   dropout: z.number().min(0).max(0.95).default(0),
   ctr_weight: z.number().min(0).default(1),
+  /** Weight of the CTCVR term (for kind base: of its clicked-only CVR term). */
   ctcvr_weight: z.number().min(0).default(1),
   /** L2 coefficient on tower weights (not biases). */
   l2_tower: z.number().min(0).default(0),

@@ -141,6 +141,8 @@ describe('ESMM model gradients', () => {
     ['prelu with L2 on towers and embeddings', { activation: 'prelu', l2Tower: 0.05, l2Embedding: 0.1 }],
     ['unequal loss weights', { ctrWeight: 0.3, ctcvrWeight: 2 }],
     ['dropout', { dropout: 0.3 }],
+    ['esmm-ns (an embedding set per tower)', { kind: 'esmm-ns', l2Embedding: 0.1 }],
+    ['base (CVR on clicked rows only)', { kind: 'base', ctrWeight: 0.5 }],
   ];
   for (const [label, over] of cases) {
     it(`match finite differences: ${label}`, () => {

@@ -57,3 +57,30 @@ export function esmmLoss(
   const ctr = sumCtr * inv, ctcvr = sumCtcvr * inv;
   return { total: w.ctr * ctr + w.ctcvr * ctcvr, ctr, ctcvr };
 }
+
+/**
+ * The paper's BASE loss: w_ctr·BCE(y, σ(a)) over all n impressions plus w_cvr·BCE(z, σ(b)) over the clicked
+ * impressions only (mean over them; unclicked rows get no CVR gradient). Gradients are written to dCtr, dCvr.
+ */
+export function clickOnlyLoss(
+  n: number, ctrLogit: Float32Array, cvrLogit: Float32Array, click: Float32Array, buy: Float32Array,
+  w: { ctr: number; cvr: number }, dCtr: Float32Array, dCvr: Float32Array,
+): { total: number; ctr: number; cvr: number } {
+  let sumCtr = 0, sumCvr = 0, clicks = 0;
+  for (let i = 0; i < n; i++) clicks += click[i];
+  const inv = 1 / n, invClicks = clicks > 0 ? 1 / clicks : 0;
+  for (let i = 0; i < n; i++) {
+    const a = ctrLogit[i], y = click[i];
+    sumCtr += softplus(a) - y * a;
+    dCtr[i] = w.ctr * (sigmoid(a) - y) * inv;
+    if (y === 1) {
+      const b = cvrLogit[i], z = buy[i];
+      sumCvr += softplus(b) - z * b;
+      dCvr[i] = w.cvr * (sigmoid(b) - z) * invClicks;
+    } else {
+      dCvr[i] = 0;
+    }
+  }
+  const ctr = sumCtr * inv, cvr = sumCvr * invClicks;
+  return { total: w.ctr * ctr + w.cvr * cvr, ctr, cvr };
+}

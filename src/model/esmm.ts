@@ -2,12 +2,13 @@
  * ESMM (Ma et al., SIGIR 2018): one set of embedding tables shared by a CTR tower and a CVR tower;
  * pCTR = σ(a), pCVR = σ(b), pCTCVR = pCTR·pCVR, trained on all impressions with
  * w_ctr·BCE(y, pCTR) + w_ctcvr·BCE(y·z, pCTCVR) (see engine/loss.ts) plus optional L2 terms.
+ * The same class runs the paper's ESMM-NS and BASE, which differ only in embedding sharing and loss.
  */
 import type { Batch } from '../data/batch.js';
 import type { DenseParam } from '../engine/dense.js';
 import { EmbeddingTable, SparseGrad, type Pooling } from '../engine/embedding.js';
 import type { Activation, Kernels } from '../engine/kernels.js';
-import { esmmLoss, sigmoid } from '../engine/loss.js';
+import { clickOnlyLoss, esmmLoss, sigmoid } from '../engine/loss.js';
 import { Tower } from '../engine/tower.js';
 import type { Rng } from '../util/rng.js';
 
@@ -18,8 +19,15 @@ export interface FeatureSpec {
   pooling: Pooling;
 }
 
+/**
+ * esmm: shared embeddings, CTR + CTCVR loss over all impressions (the paper's model).
+ * esmm-ns: the same loss, each tower with its own embeddings (the paper's ESMM-NS).
+ * base: an independent CTR network and a CVR network trained on clicked impressions only (the paper's BASE).
+ */
+export type ModelKind = 'esmm' | 'esmm-ns' | 'base';
+
 export interface ModelSpec {
-  kind: 'esmm';
+  kind: ModelKind;
   features: FeatureSpec[];
   embeddingDim: number;
   hidden: number[];
@@ -42,36 +50,89 @@ export interface EmbeddingParam {
 export interface StepLoss {
   /** The weighted data loss plus the L2 terms: what the optimizer minimises. */
   objective: number;
-  ctr: number;
-  ctcvr: number;
+}
+
+/** Embedding tables of all features with their sparse gradients and the pooled-input workspaces. */
+class EmbeddingSet {
+  readonly tables: EmbeddingTable[];
+  readonly grads: SparseGrad[];
+  readonly x: Float32Array;
+  readonly dx: Float32Array;
+
+  constructor(k: Kernels, private readonly spec: ModelSpec, readonly prefix: string, readonly inputDim: number, maxBatch: number) {
+    this.tables = spec.features.map((f) => new EmbeddingTable(k, f.rows, spec.embeddingDim));
+    this.grads = spec.features.map((f) => new SparseGrad(k, f.rows, spec.embeddingDim));
+    this.x = k.allocF32(maxBatch * inputDim);
+    this.dx = k.allocF32(maxBatch * inputDim);
+  }
+
+  /** Pools every feature of the batch into the rows of x (B × features·dim). */
+  forward(b: Batch): Float32Array {
+    const dim = this.spec.embeddingDim, stride = this.inputDim;
+    const x = this.x.subarray(0, b.size * stride);
+    this.spec.features.forEach((f, i) => this.tables[i].forward(b.fields[i], b.size, f.pooling, x, stride, i * dim));
+    return x;
+  }
+
+  /** Scatters dx (filled by the towers) into the sparse gradients of the rows the batch touched. */
+  backward(b: Batch): void {
+    const dim = this.spec.embeddingDim, stride = this.inputDim;
+    const dx = this.dx.subarray(0, b.size * stride);
+    this.spec.features.forEach((f, i) => {
+      this.grads[i].reset();
+      this.tables[i].backward(b.fields[i], b.size, f.pooling, dx, stride, i * dim, this.grads[i]);
+    });
+  }
+
+  params(): EmbeddingParam[] {
+    return this.spec.features.map((f, i) => ({ name: `${this.prefix}${f.name}`, table: this.tables[i], grad: this.grads[i] }));
+  }
+
+  /** ½·l2·Σ‖row‖² over the rows of the last backward. */
+  touchedSquares(): number {
+    const dim = this.spec.embeddingDim;
+    let sum = 0;
+    this.tables.forEach((t, i) => {
+      const g = this.grads[i];
+      for (let j = 0; j < g.count; j++) {
+        const r = g.rows[j] * dim;
+        for (let d = 0; d < dim; d++) sum += t.data[r + d] * t.data[r + d];
+      }
+    });
+    return sum;
+  }
 }
 
 export class EsmmModel {
-  readonly tables: EmbeddingTable[];
-  readonly sparseGrads: SparseGrad[];
   readonly ctr: Tower;
   readonly cvr: Tower;
   readonly inputDim: number;
-  private readonly x: Float32Array;
-  private readonly dx: Float32Array;
+  /** The embedding sets: one shared by both towers (esmm), or one per tower (esmm-ns, base). */
+  private readonly ctrInput: EmbeddingSet;
+  private readonly cvrInput: EmbeddingSet;
   private readonly dCtr: Float32Array;
   private readonly dCvr: Float32Array;
 
   constructor(private readonly k: Kernels, readonly spec: ModelSpec, readonly maxBatch: number) {
-    const dim = spec.embeddingDim;
-    this.tables = spec.features.map((f) => new EmbeddingTable(k, f.rows, dim));
-    this.sparseGrads = spec.features.map((f) => new SparseGrad(k, f.rows, dim));
-    this.inputDim = spec.features.length * dim;
+    this.inputDim = spec.features.length * spec.embeddingDim;
+    if (spec.kind === 'esmm') {
+      this.ctrInput = this.cvrInput = new EmbeddingSet(k, spec, 'embedding.', this.inputDim, maxBatch);
+    } else {
+      this.ctrInput = new EmbeddingSet(k, spec, 'ctr.embedding.', this.inputDim, maxBatch);
+      this.cvrInput = new EmbeddingSet(k, spec, 'cvr.embedding.', this.inputDim, maxBatch);
+    }
     this.ctr = new Tower(k, this.inputDim, spec.hidden, spec.activation, spec.dropout, maxBatch);
     this.cvr = new Tower(k, this.inputDim, spec.hidden, spec.activation, spec.dropout, maxBatch);
-    this.x = k.allocF32(maxBatch * this.inputDim);
-    this.dx = k.allocF32(maxBatch * this.inputDim);
     this.dCtr = k.allocF32(maxBatch);
     this.dCvr = k.allocF32(maxBatch);
   }
 
+  private get embeddingSets(): EmbeddingSet[] {
+    return this.ctrInput === this.cvrInput ? [this.ctrInput] : [this.ctrInput, this.cvrInput];
+  }
+
   init(rng: Rng): void {
-    for (const t of this.tables) t.init(rng, this.spec.embeddingInitStd);
+    for (const set of this.embeddingSets) for (const t of set.tables) t.init(rng, this.spec.embeddingInitStd);
     this.ctr.init(rng);
     this.cvr.init(rng);
   }
@@ -79,8 +140,9 @@ export class EsmmModel {
   /** The two logits for a batch of at most maxBatch rows; `dropoutRng` only while training. */
   forward(b: Batch, dropoutRng: Rng | null): { ctr: Float32Array; cvr: Float32Array } {
     if (b.size > this.maxBatch) throw new Error(`batch of ${b.size} rows exceeds the model's workspace (${this.maxBatch})`);
-    const x = this.embed(b);
-    return { ctr: this.ctr.forward(x, b.size, dropoutRng), cvr: this.cvr.forward(x, b.size, dropoutRng) };
+    const xCtr = this.ctrInput.forward(b);
+    const xCvr = this.cvrInput === this.ctrInput ? xCtr : this.cvrInput.forward(b);
+    return { ctr: this.ctr.forward(xCtr, b.size, dropoutRng), cvr: this.cvr.forward(xCvr, b.size, dropoutRng) };
   }
 
   /** Forward, loss and backward of one training batch: fills every dense gradient and the sparse ones. */
@@ -88,12 +150,15 @@ export class EsmmModel {
     const n = b.size, s = this.spec;
     const { ctr, cvr } = this.forward(b, dropoutRng);
     const dCtr = this.dCtr.subarray(0, n), dCvr = this.dCvr.subarray(0, n);
-    const loss = esmmLoss(n, ctr, cvr, b.click, b.buy, { ctr: s.ctrWeight, ctcvr: s.ctcvrWeight }, dCtr, dCvr);
-    const dx = this.dx.subarray(0, n * this.inputDim);
-    this.ctr.backward(n, dCtr, dx, false);
-    this.cvr.backward(n, dCvr, dx, true);
-    this.embedBackward(b, dx);
-    return { objective: loss.total + this.l2Penalty(), ctr: loss.ctr, ctcvr: loss.ctcvr };
+    // for base, the second weight applies to its clicked-only CVR term
+    const loss = s.kind === 'base'
+      ? clickOnlyLoss(n, ctr, cvr, b.click, b.buy, { ctr: s.ctrWeight, cvr: s.ctcvrWeight }, dCtr, dCvr)
+      : esmmLoss(n, ctr, cvr, b.click, b.buy, { ctr: s.ctrWeight, ctcvr: s.ctcvrWeight }, dCtr, dCvr);
+    const shared = this.ctrInput === this.cvrInput;
+    this.ctr.backward(n, dCtr, this.ctrInput.dx.subarray(0, n * this.inputDim), false);
+    this.cvr.backward(n, dCvr, this.cvrInput.dx.subarray(0, n * this.inputDim), shared);
+    for (const set of this.embeddingSets) set.backward(b);
+    return { objective: loss.total + this.l2Penalty() };
   }
 
   /** pCTR and pCVR for every row of a batch of any size, written at `offset` of the outputs. */
@@ -114,22 +179,7 @@ export class EsmmModel {
   }
 
   embeddingParams(): EmbeddingParam[] {
-    return this.spec.features.map((f, i) => ({ name: `embedding.${f.name}`, table: this.tables[i], grad: this.sparseGrads[i] }));
-  }
-
-  private embed(b: Batch): Float32Array {
-    const dim = this.spec.embeddingDim, stride = this.inputDim;
-    const x = this.x.subarray(0, b.size * stride);
-    this.spec.features.forEach((f, i) => this.tables[i].forward(b.fields[i], b.size, f.pooling, x, stride, i * dim));
-    return x;
-  }
-
-  private embedBackward(b: Batch, dx: Float32Array): void {
-    const dim = this.spec.embeddingDim, stride = this.inputDim;
-    this.spec.features.forEach((f, i) => {
-      this.sparseGrads[i].reset();
-      this.tables[i].backward(b.fields[i], b.size, f.pooling, dx, stride, i * dim, this.sparseGrads[i]);
-    });
+    return this.embeddingSets.flatMap((set) => set.params());
   }
 
   /** ½·l2_tower·Σ W² over tower weights plus ½·l2_embedding·Σ over the rows this batch touched. */
@@ -139,16 +189,7 @@ export class EsmmModel {
     if (s.l2Tower > 0) {
       for (const p of this.denseParams()) if (p.decay) penalty += 0.5 * s.l2Tower * this.k.sumSquares(p.data.length, p.data);
     }
-    if (s.l2Embedding > 0) {
-      const dim = s.embeddingDim;
-      this.tables.forEach((t, i) => {
-        const g = this.sparseGrads[i];
-        for (let j = 0; j < g.count; j++) {
-          const r = g.rows[j] * dim;
-          for (let d = 0; d < dim; d++) penalty += 0.5 * s.l2Embedding * t.data[r + d] * t.data[r + d];
-        }
-      });
-    }
+    if (s.l2Embedding > 0) for (const set of this.embeddingSets) penalty += 0.5 * s.l2Embedding * set.touchedSquares();
     return penalty;
   }
 }
