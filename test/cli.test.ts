@@ -1,0 +1,162 @@
+/**
+ * The `esmm` CLI end to end, as a user runs it: synth → init → train (with eval and checkpoints) → eval →
+ * predict, resume, reproducibility, and clear errors for bad input.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { parse, stringify } from 'yaml';
+
+/** The package root, from test/ (tsx) or dist/test/ (compiled). */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
+  return dir;
+}
+const BIN = join(packageRoot(), 'bin', 'esmm.js');
+
+function esmm(...args: string[]): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 300_000 });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+function ok(...args: string[]): string {
+  const r = esmm(...args);
+  assert.equal(r.code, 0, `esmm ${args.join(' ')} failed (${r.code}):\n${r.stderr}`);
+  return r.stdout;
+}
+
+describe('esmm CLI', () => {
+  let dir = '';
+  let data = '';
+  let config = '';
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'esmm-cli-'));
+    data = join(dir, 'data');
+    ok('synth', '--rows', '30000', '--seed', '3', '--out', data);
+    const cfg = parse(ok('init', '--data', join(data, 'train.csv'), '--click', 'click', '--buy', 'buy'));
+    cfg.model = { ...cfg.model, embedding_dim: 4, hidden_units: [16, 8] };
+    cfg.train = { ...cfg.train, batch_size: 256, epochs: 2, seed: 7 };
+    config = join(dir, 'config.yaml');
+    writeFileSync(config, stringify(cfg));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('synth writes train, test and aligned truth files', () => {
+    const test = readFileSync(join(data, 'test.csv'), 'utf8').trim().split('\n');
+    const truth = readFileSync(join(data, 'test_truth.csv'), 'utf8').trim().split('\n');
+    assert.equal(test[0].split(',').slice(0, 2).join(','), 'click,buy');
+    assert.equal(truth.length, test.length);
+  });
+
+  it('init infers list columns', () => {
+    const cfg = parse(ok('init', '--data', join(data, 'train.csv'), '--click', 'click', '--buy', 'buy'));
+    const lists = cfg.features.filter((f: { type: string }) => f.type === 'id_list');
+    assert.ok(lists.length >= 1);
+    assert.ok(cfg.features.every((f: { name: string }) => f.name !== 'click' && f.name !== 'buy'));
+  });
+
+  it('trains, evaluates and predicts', () => {
+    const out = join(dir, 'model');
+    const summary = JSON.parse(ok('train', '--config', config, '--train', join(data, 'train.csv'), '--eval', join(data, 'test.csv'), '--out', out, '--json'));
+    assert.equal(summary.epochs.length, 2);
+    assert.ok(summary.metrics.ctr_auc > 0.6, `ctr_auc ${summary.metrics.ctr_auc}`);
+    assert.ok(readdirSync(join(out, 'checkpoints')).length >= 1);
+    const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
+    assert.equal(manifest.format, 'esmm-model');
+    assert.ok(existsSync(join(out, manifest.weights.file)));
+
+    const evalJson = JSON.parse(ok('eval', '--model', out, '--data', join(data, 'test.csv'), '--json'));
+    for (const key of ['rows', 'ctr_auc', 'cvr_auc', 'ctcvr_auc', 'ctr_logloss', 'ctcvr_logloss']) assert.equal(typeof evalJson[key], 'number', key);
+    // the same numbers as the last epoch's evaluation during training
+    assert.equal(evalJson.ctr_auc, summary.metrics.ctr_auc);
+    assert.equal(evalJson.cvr_auc, summary.metrics.cvr_auc);
+    assert.match(ok('eval', '--model', out, '--data', join(data, 'test.csv')), /CVR AUC \(clicked rows\)/);
+
+    const preds = join(dir, 'preds.csv');
+    ok('predict', '--model', out, '--data', join(data, 'test.csv'), '--out', preds);
+    const lines = readFileSync(preds, 'utf8').trim().split('\n');
+    const rows = readFileSync(join(data, 'test.csv'), 'utf8').trim().split('\n').length - 1;
+    assert.equal(lines[0], 'pctr,pcvr,pctcvr');
+    assert.equal(lines.length - 1, rows);
+    for (const line of lines.slice(1, 50)) {
+      const [ctr, cvr, ctcvr] = line.split(',').map(Number);
+      assert.ok(ctr > 0 && ctr < 1 && cvr > 0 && cvr < 1);
+      assert.ok(Math.abs(ctcvr - ctr * cvr) < 1e-8);
+    }
+  });
+
+  it('is reproducible: same seed, data and backend give identical model files', () => {
+    const args = (out: string) => ['train', '--config', config, '--train', join(data, 'train.csv'), '--out', out, '--epochs', '1', '--progress', 'quiet'];
+    ok(...args(join(dir, 'r1')));
+    ok(...args(join(dir, 'r2')));
+    const files = (d: string) => readdirSync(d).filter((f) => f !== 'checkpoints').sort();
+    assert.deepEqual(files(join(dir, 'r1')), files(join(dir, 'r2')));
+    for (const f of files(join(dir, 'r1'))) assert.ok(readFileSync(join(dir, 'r1', f)).equals(readFileSync(join(dir, 'r2', f))), `${f} differs`);
+    ok(...args(join(dir, 'r3')), '--seed', '8');
+    const m1 = JSON.parse(readFileSync(join(dir, 'r1', 'manifest.json'), 'utf8')), m3 = JSON.parse(readFileSync(join(dir, 'r3', 'manifest.json'), 'utf8'));
+    assert.notEqual(m1.weights.sha256, m3.weights.sha256, 'another seed gives another model');
+  });
+
+  it('resumes from the latest checkpoint and ends where an uninterrupted run ends', () => {
+    const full = join(dir, 'full'), part = join(dir, 'part');
+    const base = ['--config', config, '--train', join(data, 'train.csv'), '--progress', 'quiet'];
+    ok('train', ...base, '--out', full, '--epochs', '2');
+    ok('train', ...base, '--out', part, '--epochs', '1');
+    const resumed = esmm('train', ...base, '--out', part, '--epochs', '2', '--resume', '--progress', 'lines');
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.match(resumed.stderr, /resuming from .*epoch-0001/);
+    const hash = (d: string) => JSON.parse(readFileSync(join(d, 'manifest.json'), 'utf8')).weights.sha256;
+    assert.equal(hash(part), hash(full));
+  });
+
+  it('refuses a truncated or altered weights file with a clear error', () => {
+    const bad = join(dir, 'bad-model');
+    cpSync(join(dir, 'model'), bad, { recursive: true });
+    const manifest = JSON.parse(readFileSync(join(bad, 'manifest.json'), 'utf8'));
+    truncateSync(join(bad, manifest.weights.file), manifest.weights.bytes - 100);
+    let r = esmm('eval', '--model', bad, '--data', join(data, 'test.csv'));
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /truncated|does not match/);
+    assert.doesNotMatch(r.stderr, /at .*\.js:\d+/, 'no stack trace');
+    writeFileSync(join(bad, 'manifest.json'), '{"format": "esmm-mod');
+    r = esmm('eval', '--model', bad, '--data', join(data, 'test.csv'));
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /manifest\.json: not valid JSON/);
+  });
+
+  it('names file, line and column of a malformed row, or skips and counts it', () => {
+    const lines = readFileSync(join(data, 'train.csv'), 'utf8').split('\n').slice(0, 2001);
+    lines[10] = lines[10].replace(/^\d,/, '7,'); // a click label that is not 0/1, on line 11
+    lines.push('0,1' + lines[5].slice(3)); // click=0, buy=1: dropped and counted
+    const badFile = join(dir, 'bad.csv');
+    writeFileSync(badFile, `${lines.join('\n')}\n`);
+    const r = esmm('train', '--config', config, '--train', badFile, '--out', join(dir, 'm-bad'), '--progress', 'quiet');
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, new RegExp(`${badFile.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:11 column "click"`));
+    const skipped = JSON.parse(ok('train', '--config', config, '--train', badFile, '--out', join(dir, 'm-skip'), '--on-bad-row', 'skip', '--epochs', '1', '--json'));
+    assert.equal(skipped.train.skippedBadRows, 1);
+    assert.equal(skipped.train.droppedClick0Buy1, 1);
+  });
+
+  it('exits non-zero with a message on bad usage and bad config', () => {
+    assert.notEqual(esmm('train', '--config', config).code, 0);
+    assert.notEqual(esmm('train', '--config', config, '--train', 'x.csv', '--out', join(dir, 'o'), '--batch-size', 'zero').code, 0);
+    const badCfg = join(dir, 'bad.yaml');
+    writeFileSync(badCfg, 'features:\n  - name: user_id\n    typo_key: 1\n');
+    const r = esmm('train', '--config', badCfg, '--train', join(data, 'train.csv'), '--out', join(dir, 'o'));
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /features\.0/);
+    const missing = esmm('eval', '--model', join(dir, 'nope'), '--data', join(data, 'test.csv'));
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /not a model directory/);
+    assert.equal(esmm('--help').code, 0);
+    for (const cmd of ['synth', 'init', 'train', 'eval', 'predict', 'demo']) assert.equal(esmm(cmd, '--help').code, 0, cmd);
+  });
+});
+
+export const testRoot = resolve(packageRoot());
