@@ -3,7 +3,7 @@
  * held-out file after each epoch and `resume` from the latest checkpoint.
  */
 import type { Config } from '../config.js';
-import { gatherBatch } from '../data/batch.js';
+import { gatherBatch, type Batch } from '../data/batch.js';
 import { loadDataset, type ReadStats } from '../data/dataset.js';
 import { Encoder } from '../data/encoder.js';
 import { createKernels } from '../engine/backend.js';
@@ -41,6 +41,12 @@ export interface TrainSummary {
   seconds: number;
   samplesPerSecond: number;
   final: EsmmMetrics | null;
+  /** The trained model and what it was trained with, for callers that keep working with them. */
+  model: EsmmModel;
+  encoder: Encoder;
+  config: Config;
+  /** The encoded evaluation rows (null without --eval). */
+  evalData: Batch | null;
 }
 
 /** Everything the loop needs, either fresh or restored from a checkpoint. */
@@ -112,6 +118,10 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
     seconds: (performance.now() - t0) / 1000,
     samplesPerSecond: trainSeconds > 0 ? trainedSamples / trainSeconds : 0,
     final: s.history.at(-1)?.eval ?? null,
+    model,
+    encoder,
+    config,
+    evalData: evalSet?.data ?? null,
   };
 }
 
