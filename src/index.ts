@@ -1,0 +1,23 @@
+/** The library API of the `esmm` package (the CLI is built on exactly these). */
+export { loadConfig, parseConfig, ConfigSchema, type Config, type FeatureConfig, type ModelConfig, type TrainConfig } from './config.js';
+export { EsmmError, DataError } from './errors.js';
+export type { Batch, FieldBatch } from './data/batch.js';
+export { Encoder, type EncoderJSON, type RawValue } from './data/encoder.js';
+export { loadDataset, type ReadStats } from './data/dataset.js';
+export { inferConfig } from './data/infer.js';
+export { writeSynth, generateFunnel, describeSynth, SYNTH_DEFAULTS, type SynthOptions, type SynthStats } from './data/synth.js';
+export { readTruth } from './data/truth.js';
+export { createKernels, type BackendName } from './engine/backend.js';
+export type { Kernels, Activation } from './engine/kernels.js';
+export { EsmmModel, type ModelSpec, type ModelKind, type FeatureSpec } from './model/esmm.js';
+export { Optimizer, type OptimizerOptions } from './optim/optimizer.js';
+export { train, type TrainOptions, type TrainSummary } from './train/trainer.js';
+export { compareModels, summarize, type CompareOptions, type CompareRun } from './train/compare.js';
+export { predictAll, evaluateModel, type Predictions } from './train/evaluate.js';
+export { createProgress, type ProgressSink } from './train/progress.js';
+export { loadModel, saveModel, readManifest, type Manifest, type LoadedModel } from './io/model-dir.js';
+export { evaluatePredictions, type EsmmMetrics } from './metrics/esmm-metrics.js';
+export { rocAuc, rocCurve } from './metrics/auc.js';
+export { logLoss } from './metrics/logloss.js';
+export { entireSpaceMetrics, spearman, type EntireSpaceMetrics, type GroundTruth } from './metrics/entire-space.js';
+export { VERSION } from './version.js';
