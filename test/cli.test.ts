@@ -83,6 +83,12 @@ describe('esmm CLI', () => {
     const rows = readFileSync(join(data, 'test.csv'), 'utf8').trim().split('\n').length - 1;
     assert.equal(lines[0], 'pctr,pcvr,pctcvr');
     assert.equal(lines.length - 1, rows);
+    // label columns are optional for scoring, and a click=0, buy=1 row is scored, not dropped
+    const unlabeled = join(dir, 'unlabeled.csv');
+    const testRows = readFileSync(join(data, 'test.csv'), 'utf8').trim().split('\n');
+    writeFileSync(unlabeled, `${testRows.map((l) => l.split(',').slice(2).join(',')).join('\n')}\n`);
+    ok('predict', '--model', out, '--data', unlabeled, '--out', join(dir, 'preds2.csv'));
+    assert.equal(readFileSync(join(dir, 'preds2.csv'), 'utf8'), readFileSync(preds, 'utf8'));
     for (const line of lines.slice(1, 50)) {
       const [ctr, cvr, ctcvr] = line.split(',').map(Number);
       assert.ok(ctr > 0 && ctr < 1 && cvr > 0 && cvr < 1);

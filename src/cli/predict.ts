@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { loadDataset as loadUnlabeled } from '../data/dataset.js';
+import { loadUnlabeled } from '../data/dataset.js';
 import { createKernels } from '../engine/backend.js';
 import { loadModel } from '../io/model-dir.js';
 import { writeFileAtomic } from '../io/atomic.js';

@@ -1,0 +1,122 @@
+/**
+ * CSV read speed: generates a synthetic impression log (default 2M rows, 20 columns: click, buy, 17
+ * categorical id columns with cardinalities from 3 to ~1M, and one '|' list column) in os.tmpdir(), then
+ * prints rows/s for (a) raw parsing, (b) Encoder.fit, (c) loadDataset into one Batch. Numbers only.
+ *
+ * Ids are skewed (id = floor(n·u³)), milder than the Zipf-like skew of real logs, so large tables miss the
+ * cache more than they would in practice; --cap N caps every cardinality at N to show the low-cardinality case.
+ *
+ *   node dist/bench/read.js [--rows 2000000] [--cap N] [--keep]
+ *   node --import tsx bench/read.ts
+ */
+import { createWriteStream, statSync, unlinkSync } from 'node:fs';
+import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseConfig } from '../src/config.js';
+import { CsvFile } from '../src/data/csv.js';
+import { loadDataset } from '../src/data/dataset.js';
+import { Encoder } from '../src/data/encoder.js';
+
+const args = process.argv.slice(2);
+const option = (name: string) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : NaN);
+const rows = option('--rows') || 2_000_000;
+const cap = option('--cap') || Infinity;
+const keep = args.includes('--keep');
+
+const CARDINALITIES = [3, 5, 10, 20, 50, 100, 300, 1000, 3000, 10_000, 30_000, 100_000, 200_000, 300_000, 500_000, 800_000, 1_000_000].map((n) =>
+  Math.min(n, cap),
+);
+const LIST_VOCAB = 10_000;
+
+/** xorshift32: deterministic and fast enough to not dominate generation. */
+function rng(seed: number) {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>> 0) / 4294967296;
+  };
+}
+
+/** Skewed id in [0, n): popular ids much more frequent, like real logs. */
+function skewedId(u: number, n: number): number {
+  return Math.floor(n * u * u * u);
+}
+
+async function generate(path: string, n: number): Promise<void> {
+  const random = rng(42);
+  const out = createWriteStream(path);
+  const header = ['click', 'buy', ...CARDINALITIES.map((_, i) => `f${i + 1}`), 'tags'];
+  let text = header.join(',') + '\n';
+  for (let r = 0; r < n; r++) {
+    const click = random() < 0.05 ? 1 : 0;
+    const buy = click ? (random() < 0.1 ? 1 : 0) : random() < 0.0005 ? 1 : 0; // a few invalid click0buy1 rows
+    let line = `${click},${buy}`;
+    for (let f = 0; f < CARDINALITIES.length; f++) line += `,${skewedId(random(), CARDINALITIES[f])}`;
+    const tags = Math.floor(random() * 5);
+    const list: number[] = [];
+    for (let t = 0; t < tags; t++) list.push(skewedId(random(), LIST_VOCAB));
+    text += `${line},${list.join('|')}\n`;
+    if (text.length > 1 << 20) {
+      if (!out.write(text)) await once(out, 'drain');
+      text = '';
+    }
+  }
+  out.end(text);
+  await once(out, 'finish');
+}
+
+/** Runs `work` and prints its rows/s by wall time and by this process's CPU time (other load on the machine inflates the first). */
+async function timed(label: string, work: () => Promise<number>): Promise<void> {
+  const wall = performance.now();
+  const cpu = process.cpuUsage();
+  const rows = await work();
+  const seconds = (performance.now() - wall) / 1000;
+  const used = process.cpuUsage(cpu);
+  const cpuSeconds = (used.user + used.system) / 1e6;
+  const rate = (s: number) => Math.round(rows / s).toLocaleString('en-US').padStart(10);
+  console.log(`${label.padEnd(18)} ${rows} rows  wall ${seconds.toFixed(2)} s ${rate(seconds)} rows/s  cpu ${cpuSeconds.toFixed(2)} s ${rate(cpuSeconds)} rows/s`);
+}
+
+async function main(): Promise<void> {
+  const path = join(tmpdir(), `esmm-bench-read-${rows}${cap < Infinity ? `-cap${cap}` : ''}.csv`);
+  const t = performance.now();
+  await generate(path, rows);
+  console.log(`generated ${path} (${(statSync(path).size / 1e6).toFixed(0)} MB) in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+
+  const cfg = parseConfig({
+    input: { click: 'click', buy: 'buy' },
+    features: [...CARDINALITIES.map((_, i) => ({ name: `f${i + 1}` })), { name: 'tags', type: 'id_list' }],
+  });
+
+  await timed('(a) parse', async () => {
+    let parsed = 0;
+    const file = await CsvFile.open(path, { delimiter: ',' });
+    for await (const chunk of file.chunks()) parsed += chunk.length;
+    return parsed;
+  });
+
+  let enc: Encoder | undefined;
+  await timed('(b) fit', async () => {
+    enc = await Encoder.fit(cfg, [path]);
+    return enc.fitStats!.rowsRead;
+  });
+  const sizes = enc!.tableSizes();
+  console.log(`    vocabulary rows: ${sizes.reduce((a, b) => a + b, 0)} over ${sizes.length} features`);
+
+  await timed('(c) loadDataset', async () => {
+    const { data, stats } = await loadDataset([path], cfg, enc!);
+    const mem = process.memoryUsage();
+    console.log(`    batch rows ${data.size}, dropped click0buy1 ${stats.droppedClick0Buy1}, heap ${(mem.heapUsed / 1e6).toFixed(0)} MB, rss ${(mem.rss / 1e6).toFixed(0)} MB`);
+    return stats.rowsRead;
+  });
+
+  if (!keep) unlinkSync(path);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exitCode = 1;
+});
