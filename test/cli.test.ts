@@ -6,17 +6,11 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
+import { packageRoot } from './helpers.js';
 
-/** The package root, from test/ (tsx) or dist/test/ (compiled). */
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
-  return dir;
-}
 const BIN = join(packageRoot(), 'bin', 'esmm.js');
 
 function esmm(...args: string[]): { code: number; stdout: string; stderr: string } {
@@ -165,4 +159,3 @@ describe('esmm CLI', () => {
   });
 });
 
-export const testRoot = resolve(packageRoot());

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { parseConfig, type Config } from '../src/config.js';
 import { loadDataset } from '../src/data/dataset.js';
 import { Encoder } from '../src/data/encoder.js';
 import { inferConfig } from '../src/data/infer.js';
 import { DataError, EsmmError } from '../src/errors.js';
+import { sharedDataDir } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'esmm-dataset-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -186,18 +186,10 @@ describe('inferConfig', () => {
   });
 });
 
-/** <repo>/../shared/data, from this file in <repo>/test or <repo>/dist/test. */
-function sharedDataDir(): string | null {
-  for (let d = dirname(fileURLToPath(import.meta.url)); d !== dirname(d); d = dirname(d)) {
-    if (existsSync(join(d, 'package.json'))) return resolve(d, '..', 'shared', 'data');
-  }
-  return null;
-}
-
 describe('real data sample (Ali-CCP, torch-rechub CSV)', () => {
   const data = sharedDataDir();
-  const sample = data && join(data, 'ali-ccp-csv');
-  const skip = sample && existsSync(sample) ? false : `shared data folder not found (${sample ?? 'no repo root'})`;
+  const sample = join(data, 'ali-ccp-csv');
+  const skip = existsSync(sample) ? false : `shared data folder not found (${sample})`;
 
   test('infer a config, fit and load train/val in place', { skip }, async () => {
     const train = join(sample!, 'ali_ccp_train_sample.csv');

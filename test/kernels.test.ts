@@ -4,21 +4,12 @@ import { createKernels } from '../src/engine/backend.js';
 import type { Activation, Kernels } from '../src/engine/kernels.js';
 import { referenceKernels as ref } from '../src/engine/reference.js';
 import { createWasmKernels, createWasmKernelsSync, type WasmKernels } from '../src/engine/wasm.js';
+import { seededRandom } from './helpers.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Helpers
 
-/** mulberry32: deterministic test data. */
-function makeRng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+
 
 type Rng = () => number;
 
@@ -103,7 +94,7 @@ describe('reference kernels', () => {
   });
 
   it('the three gemm shapes match a float64 matmul of explicit transposes', () => {
-    const rng = makeRng(1);
+    const rng = seededRandom(1);
     for (const [m, n, k] of [[1, 1, 1], [3, 5, 7], [8, 1, 13], [17, 9, 4]]) {
       const a = randomF32(ref, m * k, rng);
       const b = randomF32(ref, k * n, rng);
@@ -180,7 +171,7 @@ describe('reference kernels', () => {
 
   it('lazyAdamRows equals adam on the listed rows only', () => {
     const dim = 3;
-    const rng = makeRng(2);
+    const rng = seededRandom(2);
     const table = randomF32(ref, 4 * dim, rng);
     const m = ref.allocF32(4 * dim);
     const v = ref.allocF32(4 * dim);
@@ -235,7 +226,7 @@ function backendSuite(name: string, load: () => Promise<Kernels>): void {
 
     for (const shape of ['gemm', 'gemmTN', 'gemmNT'] as const) {
       it(`${shape} on odd, tiny and model shapes, sub-views, accumulate on and off`, () => {
-        const rng = makeRng(10);
+        const rng = seededRandom(10);
         for (const [m, n, k] of GEMM_SHAPES) {
           const [aSize, bSize, cSize] = gemmSizes(shape, m, n, k);
           for (const accumulate of [false, true]) {
@@ -257,7 +248,7 @@ function backendSuite(name: string, load: () => Promise<Kernels>): void {
     }
 
     it('gemm leaves the elements around C untouched', () => {
-      const rng = makeRng(11);
+      const rng = seededRandom(11);
       const [m, n, k] = [5, 7, 9];
       const whole = randomF32(backend, m * n + 8, rng);
       const copy = Float32Array.from(whole);
@@ -277,7 +268,7 @@ function backendSuite(name: string, load: () => Promise<Kernels>): void {
 
     for (const act of ACTIVATIONS) {
       it(`biasActForward and biasActBackward with ${act}`, () => {
-        const rng = makeRng(20);
+        const rng = seededRandom(20);
         for (const [m, n] of [[1, 1], [3, 3], [5, 18], [4, 33], [64, 200], [17, 80], [9, 1], [0, 4]]) {
           const offset = n % 3;
           const x = preActivations(m * n, rng, offset);
@@ -314,7 +305,7 @@ function backendSuite(name: string, load: () => Promise<Kernels>): void {
     }
 
     it('biasActBackward with PReLU and no dAlpha leaves alpha gradients alone', () => {
-      const rng = makeRng(21);
+      const rng = seededRandom(21);
       const [m, n] = [3, 6];
       const dBias = backend.allocF32(n);
       backend.biasActBackward(m, n, randomF32(backend, m * n, rng), randomF32(backend, m * n, rng), 'prelu', randomF32(backend, n, rng),
@@ -323,7 +314,7 @@ function backendSuite(name: string, load: () => Promise<Kernels>): void {
     });
 
     it('sumSquares and axpy', () => {
-      const rng = makeRng(30);
+      const rng = seededRandom(30);
       for (const n of [0, 1, 3, 4, 18, 1001]) {
         const x = randomF32(backend, n, rng, n % 4);
         const expected = ref.sumSquares(n, x);
@@ -337,7 +328,7 @@ function backendSuite(name: string, load: () => Promise<Kernels>): void {
     });
 
     it('adam over several steps, with and without l2', () => {
-      const rng = makeRng(40);
+      const rng = seededRandom(40);
       for (const [n, l2] of [[1, 0], [18, 0.01], [37, 0], [1000, 1e-4]]) {
         const param = randomF32(backend, n, rng, n % 4);
         const m = backend.allocF32(n);
@@ -369,7 +360,7 @@ function backendSuite(name: string, load: () => Promise<Kernels>): void {
     }
 
     it('lazyAdamRows and adagradRows touch exactly the listed rows', () => {
-      const rng = makeRng(50);
+      const rng = seededRandom(50);
       for (const [dim, count, tableRows] of [[18, 40, 100], [1, 5, 9], [5, 7, 7], [4, 0, 3], [33, 3, 10]]) {
         const rows = distinctRows(count, tableRows, rng);
         const grads = randomF32(backend, count * dim, rng, 1);

@@ -5,6 +5,7 @@ import { rocAuc, rocCurve } from '../src/metrics/auc.js';
 import { logLoss, LOGLOSS_EPSILON } from '../src/metrics/logloss.js';
 import { evaluatePredictions } from '../src/metrics/esmm-metrics.js';
 import { EsmmError } from '../src/errors.js';
+import { seededRandom } from './helpers.js';
 
 /** Independent reference: count every (positive, negative) pair, a tie counting ½. */
 function bruteForceAuc(scores: ArrayLike<number>, labels: ArrayLike<number>, use: (i: number) => boolean = () => true): number | null {
@@ -32,17 +33,7 @@ function directLogLoss(p: ArrayLike<number>, y: ArrayLike<number>, use: (i: numb
   return n === 0 ? null : sum / n;
 }
 
-/** Deterministic PRNG (mulberry32) so failures reproduce. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+
 
 const closeTo = (actual: number | null, expected: number | null, tol = 1e-12) => {
   if (expected === null) return assert.equal(actual, null);

@@ -30,8 +30,14 @@ export class EmbeddingTable {
     const { data, dim } = this;
     for (let i = 0; i < batch; i++) {
       const o = i * stride + col;
-      out.fill(0, o, o + dim);
       const lo = f.offsets[i], hi = f.offsets[i + 1];
+      if (hi - lo === 1 && f.weights === null) {
+        // the common single-id case: a plain row copy (sum and mean pool alike)
+        const r = f.ids[lo] * dim;
+        for (let d = 0; d < dim; d++) out[o + d] = data[r + d];
+        continue;
+      }
+      out.fill(0, o, o + dim);
       let wsum = 0;
       for (let p = lo; p < hi; p++) {
         const w = f.weights ? f.weights[p] : 1;
