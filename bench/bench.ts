@@ -35,12 +35,12 @@ interface Result {
 /** Random batches with ids skewed toward the head (u³), CTR 4%, CVR 12.5% — as the peer draws them. */
 function randomBatch(rng: Rng, size: number): Batch {
   const fields = VOCABS.map((v) => ({
-    ids: Int32Array.from({ length: size }, () => Math.min(v - 1, Math.floor(v * rng.next() ** 3))),
+    ids: Int32Array.from({ length: size }, () => Math.min(v - 1, Math.floor(v * rng.uniform() ** 3))),
     offsets: Int32Array.from({ length: size + 1 }, (_, i) => i),
     weights: null,
   }));
-  const click = Float32Array.from({ length: size }, () => (rng.next() < 0.04 ? 1 : 0));
-  const buy = Float32Array.from(click, (c) => (c && rng.next() < 0.125 ? 1 : 0));
+  const click = Float32Array.from({ length: size }, () => (rng.uniform() < 0.04 ? 1 : 0));
+  const buy = Float32Array.from(click, (c) => (c && rng.uniform() < 0.125 ? 1 : 0));
   return { size, click, buy, fields };
 }
 

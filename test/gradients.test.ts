@@ -13,7 +13,7 @@ import { Rng } from '../src/util/rng.js';
 
 function tinyBatch(rng: Rng, n: number): Batch {
   const single = (rows: number) => ({
-    ids: Int32Array.from({ length: n }, () => rng.int(rows)),
+    ids: Int32Array.from({ length: n }, () => rng.below(rows)),
     offsets: Int32Array.from({ length: n + 1 }, (_, i) => i),
     weights: null,
   });
@@ -21,11 +21,11 @@ function tinyBatch(rng: Rng, n: number): Batch {
     const offsets = new Int32Array(n + 1);
     const ids: number[] = [];
     for (let i = 0; i < n; i++) {
-      const len = i === 2 ? 0 : 1 + rng.int(3); // row 2 has an empty bag
-      for (let j = 0; j < len; j++) ids.push(rng.int(rows));
+      const len = i === 2 ? 0 : 1 + rng.below(3); // row 2 has an empty bag
+      for (let j = 0; j < len; j++) ids.push(rng.below(rows));
       offsets[i + 1] = ids.length;
     }
-    const weights = weighted ? Float32Array.from(ids, () => 0.5 + rng.next()) : null;
+    const weights = weighted ? Float32Array.from(ids, () => 0.5 + rng.uniform()) : null;
     return { ids: Int32Array.from(ids), offsets, weights };
   };
   const click = Float32Array.from({ length: n }, (_, i) => (i % 2 === 0 ? 1 : 0));

@@ -19,5 +19,5 @@ export function sharedDataDir(): string {
 /** A uniform [0, 1) generator from a seed, so failures reproduce. */
 export function seededRandom(seed: number): () => number {
   const rng = new Rng(seed);
-  return () => rng.next();
+  return () => rng.uniform();
 }

@@ -9,8 +9,8 @@ import { fmt, oneOf, positiveInt, printJson } from './options.js';
 
 /** The demo's data and model: the simulator setting where the study (docs/simulator.md) found ESMM's gain. */
 export const DEMO = {
-  rows: 600_000,
-  epochs: 1,
+  rows: SYNTH_DEFAULTS.rows,
+  epochs: 3,
   embeddingDim: 8,
   hidden: [64, 32],
   batchSize: 1024,

@@ -19,71 +19,7 @@
 import { once } from 'node:events';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
-
-// ---------------------------------------------------------------------------------------------------
-// Seeded PRNG
-
-/** One splitmix32 output for state `x`: a well-mixed 32-bit hash, used to seed and to derive streams. */
-function splitmix32(x: number): number {
-  let z = (x + 0x9e3779b9) >>> 0;
-  z = Math.imul(z ^ (z >>> 16), 0x21f0aaad);
-  z = Math.imul(z ^ (z >>> 15), 0x735a2d97);
-  return (z ^ (z >>> 15)) >>> 0;
-}
-
-const rotl = (x: number, k: number): number => (x << k) | (x >>> (32 - k));
-
-/**
- * xoshiro128** (Blackman & Vigna, 2018): 128-bit state, period 2^128 − 1, fast in 32-bit integer maths.
- * `stream` selects an independent sequence for the same seed (world, calibration and rows use different ones).
- */
-export class Xoshiro128 {
-  private s0: number;
-  private s1: number;
-  private s2: number;
-  private s3: number;
-  private spareNormal = NaN;
-
-  constructor(seed: number, stream = 0) {
-    let x = splitmix32((seed >>> 0) ^ splitmix32(Math.floor(seed / 4294967296) >>> 0) ^ Math.imul(stream + 1, 0x632be5ab));
-    const next = (): number => (x = splitmix32(x));
-    this.s0 = next(); this.s1 = next(); this.s2 = next(); this.s3 = next();
-    if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
-  }
-
-  /** A uniform 32-bit unsigned integer. */
-  u32(): number {
-    const result = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9) >>> 0;
-    const t = this.s1 << 9;
-    this.s2 ^= this.s0; this.s3 ^= this.s1; this.s1 ^= this.s2; this.s0 ^= this.s3;
-    this.s2 ^= t;
-    this.s3 = rotl(this.s3, 11);
-    return result;
-  }
-
-  /** Uniform in [0, 1). */
-  uniform(): number {
-    return this.u32() / 4294967296;
-  }
-
-  /** Uniform integer in [0, n). */
-  below(n: number): number {
-    return Math.floor(this.uniform() * n);
-  }
-
-  /** Standard normal (Box–Muller, the second value cached). */
-  normal(): number {
-    if (!Number.isNaN(this.spareNormal)) {
-      const z = this.spareNormal;
-      this.spareNormal = NaN;
-      return z;
-    }
-    const u = 1 - this.uniform(); // (0, 1]: log stays finite
-    const r = Math.sqrt(-2 * Math.log(u)), t = 2 * Math.PI * this.uniform();
-    this.spareNormal = r * Math.sin(t);
-    return r * Math.cos(t);
-  }
-}
+import { Rng } from '../util/rng.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Zipf popularity
@@ -96,7 +32,7 @@ export class ZipfSampler {
   private readonly cdf: Float64Array;
   private readonly idOfRank: Int32Array;
 
-  constructor(readonly n: number, readonly exponent: number, rng: Xoshiro128) {
+  constructor(readonly n: number, readonly exponent: number, rng: Rng) {
     this.cdf = new Float64Array(n);
     let total = 0;
     for (let r = 0; r < n; r++) this.cdf[r] = total += Math.pow(r + 1, -exponent);
@@ -197,7 +133,7 @@ export interface SynthOptions {
 
 /** Defaults: the setting the study in docs/simulator.md recommends for a demo (where ESMM's gain shows). */
 export const SYNTH_DEFAULTS: Readonly<SynthOptions> = Object.freeze({
-  rows: 1_000_000,
+  rows: 500_000,
   seed: 1,
   testFraction: 0.2,
   users: 50_000,
@@ -213,8 +149,8 @@ export const SYNTH_DEFAULTS: Readonly<SynthOptions> = Object.freeze({
   ctr: 0.05,
   cvr: 0.02,
   latentDim: 8,
-  sharedStructure: 0.8,
-  selectionBias: 0.5,
+  sharedStructure: 0.9,
+  selectionBias: 0.2,
   groupShare: 0.3,
   userScale: 0.6,
   itemScale: 0.6,
@@ -297,7 +233,7 @@ function mix(group: number, own: number, g: number): number {
   return Math.sqrt(g) * group + Math.sqrt(1 - g) * own;
 }
 
-function normals(rng: Xoshiro128, n: number): Float32Array {
+function normals(rng: Rng, n: number): Float32Array {
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) out[i] = rng.normal();
   return out;
@@ -306,7 +242,7 @@ function normals(rng: Xoshiro128, n: number): Float32Array {
 /** Draw the world for these options (deterministic by seed; independent of rows and testFraction). */
 export function buildWorld(partial: Partial<SynthOptions> = {}): SynthWorld {
   const o = resolveSynthOptions(partial);
-  const rng = new Xoshiro128(o.seed, STREAM.world);
+  const rng = new Rng(o.seed, STREAM.world);
   const k = o.latentDim, g = o.groupShare;
 
   // Group-level factors: segments shape users; categories, brands and shops shape items.
@@ -422,7 +358,7 @@ function solveBias(f: (b: number) => number, target: number): number {
 /** Solve βc and βv on 100k impressions drawn like training rows (own PRNG stream). */
 function calibrateBiases(w: SynthWorld): { clickBias: number; conversionBias: number } {
   const n = 100_000, o = w.options;
-  const rng = new Xoshiro128(o.seed, STREAM.calibration);
+  const rng = new Rng(o.seed, STREAM.calibration);
   const click = new Float64Array(n), conversion = new Float64Array(n);
   const parts: LogitParts = { click: 0, conversion: 0 };
   for (let r = 0; r < n; r++) {
@@ -475,7 +411,7 @@ export interface FunnelChunk {
  */
 export function* generateFunnelChunks(world: SynthWorld, chunkSize = 65_536): Generator<FunnelChunk> {
   const o = world.options;
-  const rng = new Xoshiro128(o.seed, STREAM.rows);
+  const rng = new Rng(o.seed, STREAM.rows);
   const parts: LogitParts = { click: 0, conversion: 0 };
   for (let start = 0; start < o.rows; start += chunkSize) {
     const size = Math.min(chunkSize, o.rows - start);

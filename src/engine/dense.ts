@@ -41,7 +41,7 @@ export class Dense {
     const limit = this.act === 'none'
       ? Math.sqrt(6 / (this.inDim + this.outDim))
       : Math.sqrt(6 / this.inDim);
-    for (let i = 0; i < this.weight.length; i++) this.weight[i] = (2 * rng.next() - 1) * limit;
+    for (let i = 0; i < this.weight.length; i++) this.weight[i] = (2 * rng.uniform() - 1) * limit;
     this.bias.fill(0);
     this.alpha?.fill(0.25);
   }

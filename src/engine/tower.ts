@@ -65,7 +65,7 @@ export class Tower {
 function applyDropout(h: Float32Array, mask: Float32Array, n: number, rate: number, rng: Rng): void {
   const scale = 1 / (1 - rate);
   for (let i = 0; i < n; i++) {
-    const m = rng.next() < rate ? 0 : scale;
+    const m = rng.uniform() < rate ? 0 : scale;
     mask[i] = m;
     h[i] *= m;
   }

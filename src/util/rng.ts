@@ -1,82 +1,95 @@
 /**
- * A small seeded PRNG (xoshiro128**, seeded through splitmix32) so that initialisation, shuffling and
- * dropout are reproducible from one integer seed. Its state can be saved in checkpoints.
+ * The one seeded PRNG of the project — xoshiro128** (Blackman & Vigna, 2018): 128-bit state, period
+ * 2^128 − 1, fast in 32-bit integer maths — so that simulation, initialisation, shuffling and dropout are
+ * reproducible from one integer seed. Its state can be saved in checkpoints.
  */
-export class Rng {
-  private s: Uint32Array;
 
-  constructor(seed: number | Uint32Array) {
-    if (seed instanceof Uint32Array) {
-      this.s = Uint32Array.from(seed);
-      return;
-    }
-    this.s = new Uint32Array(4);
-    let x = seed >>> 0;
-    for (let i = 0; i < 4; i++) {
-      x = (x + 0x9e3779b9) >>> 0;
-      let z = x;
-      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-      this.s[i] = (z ^ (z >>> 16)) >>> 0;
-    }
-    if ((this.s[0] | this.s[1] | this.s[2] | this.s[3]) === 0) this.s[0] = 1;
+/** One splitmix32 output for state `x`: a well-mixed 32-bit hash, used to seed and to derive streams. */
+function splitmix32(x: number): number {
+  let z = (x + 0x9e3779b9) >>> 0;
+  z = Math.imul(z ^ (z >>> 16), 0x21f0aaad);
+  z = Math.imul(z ^ (z >>> 15), 0x735a2d97);
+  return (z ^ (z >>> 15)) >>> 0;
+}
+
+const rotl = (x: number, k: number): number => (x << k) | (x >>> (32 - k));
+
+export class Rng {
+  private s0 = 0;
+  private s1 = 0;
+  private s2 = 0;
+  private s3 = 0;
+  private spareNormal = NaN;
+
+  /** `stream` selects an independent sequence for the same seed. */
+  constructor(seed: number, stream = 0) {
+    let x = splitmix32((seed >>> 0) ^ splitmix32(Math.floor(seed / 4294967296) >>> 0) ^ Math.imul(stream + 1, 0x632be5ab));
+    const next = (): number => (x = splitmix32(x));
+    this.setState([next(), next(), next(), next()]);
   }
 
-  /** A uniformly distributed unsigned 32-bit integer. */
-  nextU32(): number {
-    const s = this.s;
-    const result = Math.imul(rotl(Math.imul(s[1], 5), 7), 9) >>> 0;
-    const t = s[1] << 9;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 11);
+  /** A uniform 32-bit unsigned integer. */
+  u32(): number {
+    const result = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9) >>> 0;
+    const t = this.s1 << 9;
+    this.s2 ^= this.s0; this.s3 ^= this.s1; this.s1 ^= this.s2; this.s0 ^= this.s3;
+    this.s2 ^= t;
+    this.s3 = rotl(this.s3, 11);
     return result;
   }
 
   /** Uniform in [0, 1). */
-  next(): number {
-    return this.nextU32() / 4294967296;
+  uniform(): number {
+    return this.u32() / 4294967296;
   }
 
   /** Uniform integer in [0, n). */
-  int(n: number): number {
-    return Math.floor(this.next() * n);
+  below(n: number): number {
+    return Math.floor(this.uniform() * n);
   }
 
-  /** Standard normal (Box–Muller). */
+  /** Standard normal (Box–Muller, the second value cached). */
   normal(): number {
-    let u = this.next();
-    while (u === 0) u = this.next();
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * this.next());
+    if (!Number.isNaN(this.spareNormal)) {
+      const z = this.spareNormal;
+      this.spareNormal = NaN;
+      return z;
+    }
+    const u = 1 - this.uniform(); // (0, 1]: log stays finite
+    const r = Math.sqrt(-2 * Math.log(u)), t = 2 * Math.PI * this.uniform();
+    this.spareNormal = r * Math.sin(t);
+    return r * Math.cos(t);
   }
 
   /** An independent generator derived from this one (for a separate stream such as dropout). */
   fork(): Rng {
-    return new Rng(Uint32Array.of(this.nextU32(), this.nextU32(), this.nextU32(), this.nextU32() | 1));
+    return Rng.fromState([this.u32(), this.u32(), this.u32(), this.u32()]);
   }
 
   /** In-place Fisher–Yates shuffle. */
   shuffle(a: Int32Array | Uint32Array): void {
     for (let i = a.length - 1; i > 0; i--) {
-      const j = this.int(i + 1);
+      const j = this.below(i + 1);
       const t = a[i];
       a[i] = a[j];
       a[j] = t;
     }
   }
 
+  /** The full state (JSON-safe), for checkpoints. */
   state(): number[] {
-    return Array.from(this.s);
+    return [this.s0 >>> 0, this.s1 >>> 0, this.s2 >>> 0, this.s3 >>> 0, ...(Number.isNaN(this.spareNormal) ? [] : [this.spareNormal])];
   }
 
   static fromState(state: number[]): Rng {
-    return new Rng(Uint32Array.from(state));
+    const rng = new Rng(0);
+    rng.setState(state);
+    return rng;
   }
-}
 
-function rotl(x: number, k: number): number {
-  return ((x << k) | (x >>> (32 - k))) >>> 0;
+  private setState(state: number[]): void {
+    [this.s0, this.s1, this.s2, this.s3] = state.map((v) => v | 0);
+    if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
+    this.spareNormal = state.length > 4 ? state[4] : NaN;
+  }
 }
