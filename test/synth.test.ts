@@ -9,6 +9,7 @@ import {
   SYNTH_HEADER, writeSynth, ZipfSampler, type SynthOptions,
 } from '../src/data/synth.js';
 import { Rng } from '../src/util/rng.js';
+import { packageRoot } from './helpers.js';
 import { featureColumn, loadConfig } from '../src/config.js';
 
 /** A small catalogue keeps each test fast; knobs under test are set explicitly. */
@@ -123,7 +124,7 @@ describe('files', () => {
 
 describe('examples/synth.yaml', () => {
   test('is a valid config whose features are the simulator\'s columns', () => {
-    const cfg = loadConfig(new URL('../examples/synth.yaml', import.meta.url).pathname);
+    const cfg = loadConfig(join(packageRoot(), 'examples', 'synth.yaml'));
     assert.deepEqual(cfg.features.map((f) => [featureColumn(f), f.type]), SYNTH_FEATURES.map((f) => [f.name, f.type]));
     assert.equal(cfg.input.click, 'click');
     assert.equal(cfg.input.buy, 'buy');
