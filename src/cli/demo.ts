@@ -1,20 +1,23 @@
-import { join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { parseConfig } from '../config.js';
-import { SYNTH_DEFAULTS, SYNTH_FEATURES, writeSynth } from '../data/synth.js';
+import { loadConfig } from '../config.js';
+import { SYNTH_DEFAULTS, writeSynth } from '../data/synth.js';
 import type { ModelKind } from '../model/esmm.js';
 import { compareModels, summarize, type CompareRun } from '../train/compare.js';
 import { createProgress } from '../train/progress.js';
 import { fmt, oneOf, positiveInt, printJson } from './options.js';
 
-/** The demo's data and model: the simulator setting where the study (docs/simulator.md) found ESMM's gain. */
-export const DEMO = {
-  rows: SYNTH_DEFAULTS.rows,
-  epochs: 3,
-  embeddingDim: 8,
-  hidden: [64, 32],
-  batchSize: 1024,
-};
+/**
+ * The demo trains with examples/synth.yaml on the simulator's default data: the setting where the study
+ * (docs/simulator.md) found ESMM's gain.
+ */
+function demoConfigPath(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
+  return join(dir, 'examples', 'synth.yaml');
+}
 
 const KINDS: ModelKind[] = ['base', 'esmm-ns', 'esmm'];
 const LABEL: Record<ModelKind, string> = { base: 'BASE (CVR on clicks)', 'esmm-ns': 'ESMM-NS', esmm: 'ESMM' };
@@ -23,7 +26,7 @@ interface DemoFlags {
   out: string;
   rows: number;
   seeds: number;
-  epochs: number;
+  epochs?: number;
   progress: 'auto' | 'bar' | 'lines' | 'quiet';
   json?: boolean;
 }
@@ -32,9 +35,9 @@ export function registerDemo(program: Command): void {
   program.command('demo')
     .description('simulate a funnel, train BASE (a CVR model on clicks), ESMM-NS and ESMM on it, and compare them')
     .option('--out <dir>', 'where data and models go', 'esmm-demo')
-    .option('--rows <n>', 'impressions to simulate (train + test)', positiveInt('--rows'), DEMO.rows)
+    .option('--rows <n>', 'impressions to simulate (train + test)', positiveInt('--rows'), SYNTH_DEFAULTS.rows)
     .option('--seeds <n>', 'training seeds per model (mean ± std when > 1)', positiveInt('--seeds'), 1)
-    .option('--epochs <n>', 'epochs per model', positiveInt('--epochs'), DEMO.epochs)
+    .option('--epochs <n>', 'epochs per model (default: the example config\'s)', positiveInt('--epochs'))
     .option('--progress <mode>', 'auto | bar | lines | quiet', oneOf('--progress', ['auto', 'bar', 'lines', 'quiet'] as const), 'auto')
     .option('--json', 'print every run\'s metrics as one JSON object')
     .action(async (flags: DemoFlags) => {
@@ -44,11 +47,8 @@ export function registerDemo(program: Command): void {
       const { files, stats } = await writeSynth({ ...SYNTH_DEFAULTS, rows: flags.rows, seed: SYNTH_DEFAULTS.seed, outDir: join(out, 'data') });
       progress.log(`CTR ${(100 * stats.ctr).toFixed(2)}%, CVR on clicks ${(100 * stats.cvr).toFixed(2)}%, `
         + `${stats.clicks} clicks and ${stats.buys} conversions in ${stats.rows} impressions`);
-      const config = parseConfig({
-        features: SYNTH_FEATURES.map((f) => ({ name: f.name, type: f.type })),
-        model: { embedding_dim: DEMO.embeddingDim, hidden_units: DEMO.hidden },
-        train: { epochs: flags.epochs, batch_size: DEMO.batchSize },
-      }, 'demo config');
+      const example = loadConfig(demoConfigPath());
+      const config = { ...example, train: { ...example.train, epochs: flags.epochs ?? example.train.epochs } };
       const runs = await compareModels({
         config, kinds: KINDS, seeds: Array.from({ length: flags.seeds }, (_, i) => i + 1),
         trainPaths: [files.train], evalPaths: [files.test], truthPath: files.truth, outDir: join(out, 'models'), progress,

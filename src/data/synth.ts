@@ -133,9 +133,9 @@ export interface SynthOptions {
 
 /** Defaults: the setting the study in docs/simulator.md recommends for a demo (where ESMM's gain shows). */
 export const SYNTH_DEFAULTS: Readonly<SynthOptions> = Object.freeze({
-  rows: 500_000,
+  rows: 1_000_000,
   seed: 1,
-  testFraction: 0.2,
+  testFraction: 0.3,
   users: 50_000,
   items: 20_000,
   categories: 100,
