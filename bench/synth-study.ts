@@ -41,7 +41,7 @@ const TRAIN: TrainArgs = { epochs: 1, dim: 8, hidden: '64,32', lr: 0.001 };
  * move: the defaults at the time of the study with a "mixed" structure (ρ = 0.8, λ = 0.5), 500k rows. The
  * recommended demo world (the simulator's defaults now) is the setting `demo`.
  */
-const BASE_SYNTH: Partial<SynthOptions> = { rows: 500_000, sharedStructure: 0.8, selectionBias: 0.5 };
+const BASE_SYNTH: Partial<SynthOptions> = { rows: 500_000, testFraction: 0.2, sharedStructure: 0.8, selectionBias: 0.5 };
 const DEMO: Partial<SynthOptions> = { sharedStructure: 0.9, selectionBias: 0.2 };
 const ALIGNED: Partial<SynthOptions> = { sharedStructure: 1, selectionBias: 0 };
 
