@@ -55,7 +55,7 @@ async function runCase(backend: BackendName, batch: number, steps: number): Prom
   const model = new EsmmModel(k, {
     kind: 'esmm', features: VOCABS.map((rows, i) => ({ name: `f${i}`, rows, pooling: 'sum' as const })),
     embeddingDim: 18, hidden: [200, 80], activation: 'relu', dropout: 0, ctrWeight: 1, ctcvrWeight: 1,
-    l2Tower: 0, l2Embedding: 0, embeddingInitStd: 0.1,
+    l2Tower: 0, l2Embedding: 0, embeddingInitStd: 0.1, denseInit: 'he_uniform',
   }, batch);
   model.init(new Rng(1));
   const opt = new Optimizer(k, model.denseParams(), model.embeddingParams(), {

@@ -35,6 +35,11 @@ const Model = z.strictObject({
   embedding_dim: z.number().int().min(1).max(1024).default(18),
   /** Standard deviation of the normal initialisation of embedding rows. */
   embedding_init_std: z.number().min(0).max(10).default(0.1),
+  /**
+   * Tower weight initialisation: he_uniform (U(±√(6/in)), zero biases; Glorot for the output layer) or
+   * torch (U(±1/√in) for weights and biases, torch.nn.Linear's default: for like-for-like peer runs).
+   */
+  dense_init: z.enum(['he_uniform', 'torch']).default('he_uniform'),
   hidden_units: z.array(z.number().int().min(1).max(65536)).default([200, 80]),
   activation: z.enum(['relu', 'prelu']).default('relu'),
   /** Dropout rate on tower hidden layers during training (inverted dropout; 0 = off). */

@@ -50,6 +50,7 @@ function tinySpec(over: Partial<ModelSpec> = {}): ModelSpec {
     l2Tower: 0,
     l2Embedding: 0,
     embeddingInitStd: 0.5,
+    denseInit: 'he_uniform',
     ...over,
   };
 }

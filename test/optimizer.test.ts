@@ -15,7 +15,7 @@ const spec: ModelSpec = {
   kind: 'esmm',
   features: [{ name: 'user', rows: 50, pooling: 'sum' }, { name: 'tags', rows: 30, pooling: 'mean' }],
   embeddingDim: 4, hidden: [6], activation: 'relu', dropout: 0,
-  ctrWeight: 1, ctcvrWeight: 1, l2Tower: 0.01, l2Embedding: 0.01, embeddingInitStd: 0.3,
+  ctrWeight: 1, ctcvrWeight: 1, l2Tower: 0.01, l2Embedding: 0.01, embeddingInitStd: 0.3, denseInit: 'he_uniform',
 };
 
 function batch(): Batch {

@@ -6,6 +6,8 @@
 import type { Activation, Kernels } from './kernels.js';
 import type { Rng } from '../util/rng.js';
 
+export type DenseInit = 'he_uniform' | 'torch';
+
 export class Dense {
   readonly weight: Float32Array;
   readonly bias: Float32Array;
@@ -36,13 +38,19 @@ export class Dense {
     this.zeroBias = k.allocF32(outDim);
   }
 
-  /** He-uniform weights for ReLU-family layers, Glorot-uniform for the linear output; zero biases; PReLU slopes 0.25. */
-  init(rng: Rng): void {
-    const limit = this.act === 'none'
-      ? Math.sqrt(6 / (this.inDim + this.outDim))
-      : Math.sqrt(6 / this.inDim);
-    for (let i = 0; i < this.weight.length; i++) this.weight[i] = (2 * rng.uniform() - 1) * limit;
-    this.bias.fill(0);
+  /**
+   * he_uniform: He-uniform weights for ReLU-family layers, Glorot-uniform for the linear output, zero
+   * biases. torch: U(±1/√in) for weights and biases (torch.nn.Linear's default). PReLU slopes start at 0.25.
+   */
+  init(rng: Rng, mode: DenseInit = 'he_uniform'): void {
+    const uniform = (a: Float32Array, limit: number) => { for (let i = 0; i < a.length; i++) a[i] = (2 * rng.uniform() - 1) * limit; };
+    if (mode === 'torch') {
+      uniform(this.weight, 1 / Math.sqrt(this.inDim));
+      uniform(this.bias, 1 / Math.sqrt(this.inDim));
+    } else {
+      uniform(this.weight, this.act === 'none' ? Math.sqrt(6 / (this.inDim + this.outDim)) : Math.sqrt(6 / this.inDim));
+      this.bias.fill(0);
+    }
     this.alpha?.fill(0.25);
   }
 

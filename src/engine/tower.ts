@@ -2,7 +2,7 @@
  * An MLP tower: hidden Dense layers with an activation (and optional inverted dropout while training),
  * then a linear layer to one logit per row.
  */
-import { Dense, type DenseParam } from './dense.js';
+import { Dense, type DenseInit, type DenseParam } from './dense.js';
 import type { Activation, Kernels } from './kernels.js';
 import type { Rng } from '../util/rng.js';
 
@@ -26,8 +26,8 @@ export class Tower {
     this.grads = hidden.map((h) => k.allocF32(maxBatch * h));
   }
 
-  init(rng: Rng): void {
-    for (const l of this.layers) l.init(rng);
+  init(rng: Rng, mode: DenseInit): void {
+    for (const l of this.layers) l.init(rng, mode);
   }
 
   /** Logits (B) of a forward pass; with `dropoutRng` (training) the hidden outputs are dropped out. */

@@ -11,6 +11,7 @@ import type { Activation, Kernels } from '../engine/kernels.js';
 import { clickOnlyLoss, esmmLoss, sigmoid } from '../engine/loss.js';
 import { Tower } from '../engine/tower.js';
 import type { Rng } from '../util/rng.js';
+import type { DenseInit } from '../engine/dense.js';
 
 export interface FeatureSpec {
   name: string;
@@ -38,6 +39,7 @@ export interface ModelSpec {
   l2Tower: number;
   l2Embedding: number;
   embeddingInitStd: number;
+  denseInit: DenseInit;
 }
 
 /** An embedding table with the sparse gradient of the current batch. */
@@ -133,8 +135,8 @@ export class EsmmModel {
 
   init(rng: Rng): void {
     for (const set of this.embeddingSets) for (const t of set.tables) t.init(rng, this.spec.embeddingInitStd);
-    this.ctr.init(rng);
-    this.cvr.init(rng);
+    this.ctr.init(rng, this.spec.denseInit);
+    this.cvr.init(rng, this.spec.denseInit);
   }
 
   /** The two logits for a batch of at most maxBatch rows; `dropoutRng` only while training. */

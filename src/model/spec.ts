@@ -16,5 +16,6 @@ export function modelSpecFromConfig(cfg: Config, tableSizes: number[]): ModelSpe
     l2Tower: m.l2_tower,
     l2Embedding: m.l2_embedding,
     embeddingInitStd: m.embedding_init_std,
+    denseInit: m.dense_init,
   };
 }
