@@ -92,6 +92,9 @@ function peer(batch: number, threads: number, steps: number): Result | null {
   const alt = join(process.cwd(), '..', 'shared', 'bench', 'torch_esmm.py');
   const path = existsSync(script) ? script : alt;
   if (!existsSync('/usr/bin/python3') || !existsSync(path)) return null;
+  if (threads === 1 && !existsSync('/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3')) {
+    process.stderr.write('peer: Debian torch is using the reference BLAS (about 15× slower); apt-get install -y libopenblas0-pthread for its best\n');
+  }
   const r = spawnSync('/usr/bin/python3', [path, '--synthetic', '--batch', String(batch), '--threads', String(threads), '--steps', String(steps)], { encoding: 'utf8', timeout: 600_000 });
   if (r.status !== 0) return null;
   const line = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
