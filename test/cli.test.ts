@@ -123,6 +123,13 @@ describe('esmm CLI', () => {
     assert.equal(r.code, 1);
     assert.match(r.stderr, /truncated|does not match/);
     assert.doesNotMatch(r.stderr, /at .*\.js:\d+/, 'no stack trace');
+    // an edit that keeps every tensor shape (pooling) must not load silently either
+    const edited = readFileSync(join(dir, 'model', 'manifest.json'), 'utf8').replace('"pooling": "mean"', '"pooling": "sum"');
+    assert.notEqual(edited, readFileSync(join(dir, 'model', 'manifest.json'), 'utf8'));
+    writeFileSync(join(bad, 'manifest.json'), edited);
+    r = esmm('eval', '--model', bad, '--data', join(data, 'test.csv'));
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /manifest was altered/);
     writeFileSync(join(bad, 'manifest.json'), '{"format": "esmm-mod');
     r = esmm('eval', '--model', bad, '--data', join(data, 'test.csv'));
     assert.equal(r.code, 1);

@@ -10,8 +10,9 @@
  *   cvr.dense.<i>.…                the same for the CVR tower; the last layer of each tower has out = 1
  *
  * The weights file is named after its content hash and written before the manifest, each atomically, so a
- * crash at any point leaves a complete model (the old or the new one). Loading verifies size and SHA-256,
- * so a truncated or altered file is a clear error, never a silently wrong model.
+ * crash at any point leaves a complete model (the old or the new one). Loading verifies the manifest's own
+ * checksum and the weights' size and SHA-256, so a truncated or altered file is a clear error, never a
+ * silently wrong model.
  */
 import { readdir, readFile, rm, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -53,6 +54,8 @@ export interface Manifest {
   weights: { file: string; sha256: string; bytes: number };
   tensors: Record<string, number[]>;
   training: TrainingRecord;
+  /** SHA-256 of JSON.stringify of every other field (in this order), so an edited manifest is detected too. */
+  manifest_sha256?: string;
 }
 
 export interface ModelParts {
@@ -82,7 +85,7 @@ export function modelFiles(parts: ModelParts): { files: Record<string, Buffer>; 
   const weights = encodeSafetensors(tensors, { format: FORMAT, esmm_version: VERSION });
   const hash = sha256(weights);
   const file = `weights-${hash.slice(0, 16)}.safetensors`;
-  const manifest: Manifest = {
+  const body: Manifest = {
     format: FORMAT,
     format_version: FORMAT_VERSION,
     esmm_version: VERSION,
@@ -93,6 +96,7 @@ export function modelFiles(parts: ModelParts): { files: Record<string, Buffer>; 
     tensors: Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k, t.shape])),
     training: parts.training,
   };
+  const manifest: Manifest = { ...body, manifest_sha256: sha256(JSON.stringify(body)) };
   return { files: { [file]: weights, [MANIFEST]: Buffer.from(`${JSON.stringify(manifest, null, 1)}\n`) }, manifest };
 }
 
@@ -125,6 +129,8 @@ export async function readManifest(dir: string): Promise<Manifest> {
     throw new EsmmError(`${path}: not valid JSON (truncated or altered?): ${(e as Error).message}`);
   }
   if (m === null || typeof m !== 'object' || m.format !== FORMAT) throw new EsmmError(`${path}: not an ESMM model manifest`);
+  const { manifest_sha256: recorded, ...body } = m;
+  if (recorded !== sha256(JSON.stringify(body))) throw new EsmmError(`${path}: manifest_sha256 does not match its content (the manifest was altered or corrupted)`);
   if (m.format_version !== FORMAT_VERSION) throw new EsmmError(`${path}: format_version ${m.format_version} is not supported by esmm ${VERSION} (expects ${FORMAT_VERSION})`);
   for (const key of ['config', 'spec', 'encoder', 'weights', 'tensors', 'training'] as const) {
     if (m[key] === undefined || m[key] === null) throw new EsmmError(`${path}: missing "${key}"`);

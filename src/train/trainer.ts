@@ -28,9 +28,10 @@ export interface TrainOptions {
   epochs?: number;
   resume?: boolean;
   progress: ProgressSink;
-  /** Evaluation block size (rows per forward pass at inference). */
-  evalBatch?: number;
 }
+
+/** Rows per forward pass when scoring (the model's workspaces hold max(batch_size, this) rows). */
+const INFERENCE_BLOCK = 4096;
 
 export interface TrainSummary {
   outDir: string;
@@ -77,8 +78,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
 
   const batchSize = config.train.batch_size;
   const order = Int32Array.from({ length: trainData.size }, (_, i) => i);
-  let trainedSamples = 0;
-  const trainStart = performance.now();
+  let trainedSamples = 0, trainSeconds = 0;
   for (let epoch = s.history.length + 1; epoch <= epochs; epoch++) {
     const epochStart = performance.now();
     order.forEach((_, i) => { order[i] = i; });
@@ -96,6 +96,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
     }
     opts.progress.stop();
     trainedSamples += trainData.size;
+    trainSeconds += (performance.now() - epochStart) / 1000;
     const metrics = evalSet ? evaluateModel(model, evalSet.data) : null;
     const record: EpochRecord = { epoch, train_loss: lossSum / lossRows, steps: optimizer.step, eval: metrics };
     s.history.push(record);
@@ -108,7 +109,6 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   }
   const training = trainingRecord(s.history, trainStats);
   await saveModel(opts.outDir, { config, encoder, model, training });
-  const trainSeconds = (performance.now() - trainStart) / 1000;
   return {
     outDir: opts.outDir,
     backend: kernels.name,
@@ -130,7 +130,7 @@ async function freshSession(opts: TrainOptions): Promise<Session> {
   const kernels = await createKernels(config.train.backend);
   const encoder = await Encoder.fit(config, opts.trainPaths, { onBadRow: config.train.on_bad_row });
   const root = new Rng(config.train.seed);
-  const model = new EsmmModel(kernels, modelSpecFromConfig(config, encoder.tableSizes()), maxBatchFor(config, opts));
+  const model = new EsmmModel(kernels, modelSpecFromConfig(config, encoder.tableSizes()), maxBatchFor(config));
   model.init(root.fork());
   const optimizer = createOptimizer(kernels, model, config);
   return { config, kernels, encoder, model, optimizer, shuffleRng: root.fork(), dropoutRng: root.fork(), history: [] };
@@ -144,9 +144,9 @@ async function resumeSession(opts: TrainOptions): Promise<Session | null> {
   }
   const ck = await loadCheckpoint(dir, async (config) => {
     const kernels = await createKernels(config.train.backend);
-    return { kernels, maxBatch: maxBatchFor(config, opts) };
+    return { kernels, maxBatch: maxBatchFor(config) };
   }, (kernels, model, config) => createOptimizer(kernels, model, config));
-  opts.progress.log(`resuming from ${dir} (epoch ${ck.state.epoch} done, step ${ck.state.step})`);
+  opts.progress.log(`resuming from ${dir} (epoch ${ck.state.epoch} done, step ${ck.state.step}) with the checkpoint's config`);
   return {
     config: ck.config, kernels: ck.kernels, encoder: ck.encoder, model: ck.model, optimizer: ck.optimizer,
     shuffleRng: Rng.fromState(ck.state.shuffle_rng), dropoutRng: Rng.fromState(ck.state.dropout_rng),
@@ -165,8 +165,8 @@ export function createOptimizer(kernels: Kernels, model: EsmmModel, config: Conf
   });
 }
 
-function maxBatchFor(config: Config, opts: TrainOptions): number {
-  return Math.max(config.train.batch_size, opts.evalBatch ?? 4096);
+function maxBatchFor(config: Config): number {
+  return Math.max(config.train.batch_size, INFERENCE_BLOCK);
 }
 
 function trainingRecord(history: EpochRecord[], stats: ReadStats): TrainingRecord {
