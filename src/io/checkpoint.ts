@@ -12,9 +12,9 @@ import type { Kernels } from '../engine/kernels.js';
 import { EsmmError } from '../errors.js';
 import { EsmmModel } from '../model/esmm.js';
 import type { Optimizer } from '../optim/optimizer.js';
-import { sha256, writeDirAtomic } from './atomic.js';
+import { resolveDir, sha256, writeDirAtomic } from './atomic.js';
 import { loadModel, modelFiles, readManifest, type ModelParts, type TrainingRecord } from './model-dir.js';
-import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
+import { decodeSafetensors, encodeSafetensorsChunks } from './safetensors.js';
 
 const OPTIMIZER_FILE = 'optimizer.safetensors';
 const STATE_FILE = 'trainer-state.json';
@@ -41,7 +41,7 @@ export function checkpointsDir(outDir: string): string {
 export async function saveCheckpoint(outDir: string, parts: CheckpointParts): Promise<string> {
   const { files } = modelFiles(parts);
   const slots = Object.fromEntries([...parts.optimizer.slots].map(([name, data]) => [name, { dtype: 'F32' as const, shape: [data.length], data }]));
-  const optimizerBuf = encodeSafetensors(slots, { step: String(parts.optimizer.step) });
+  const optimizerBuf = encodeSafetensorsChunks(slots, { step: String(parts.optimizer.step) });
   const state: TrainerState = { ...parts.state, optimizer_sha256: sha256(optimizerBuf) };
   const dir = join(checkpointsDir(outDir), `epoch-${String(parts.state.epoch).padStart(4, '0')}`);
   await writeDirAtomic(dir, { ...files, [OPTIMIZER_FILE]: optimizerBuf, [STATE_FILE]: Buffer.from(`${JSON.stringify(state, null, 1)}\n`) });
@@ -56,7 +56,9 @@ async function listCheckpoints(outDir: string): Promise<string[]> {
   } catch {
     return [];
   }
-  return names.filter((n) => /^epoch-\d{4,}$/.test(n)).sort().map((n) => join(checkpointsDir(outDir), n));
+  // a crash while replacing a checkpoint may leave only its retired copy (epoch-NNNN.old-…): resolveDir recovers it
+  const bases = [...new Set(names.map((n) => /^(epoch-\d{4,})(\.|$)/.exec(n)?.[1]).filter((b): b is string => b !== undefined))].sort();
+  return bases.map((b) => resolveDir(join(checkpointsDir(outDir), b))).filter((d): d is string => d !== null);
 }
 
 async function pruneCheckpoints(outDir: string, keep: number): Promise<void> {

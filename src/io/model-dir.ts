@@ -22,8 +22,8 @@ import type { Kernels } from '../engine/kernels.js';
 import { EsmmError } from '../errors.js';
 import type { EsmmMetrics } from '../metrics/esmm-metrics.js';
 import { EsmmModel, type ModelSpec } from '../model/esmm.js';
-import { sha256, writeFileAtomic } from './atomic.js';
-import { decodeSafetensors, encodeSafetensors, type TensorInput } from './safetensors.js';
+import { sha256, writeFileAtomic, type FileContent } from './atomic.js';
+import { decodeSafetensors, encodeSafetensorsChunks, type TensorInput } from './safetensors.js';
 import { VERSION } from '../version.js';
 
 export const MANIFEST = 'manifest.json';
@@ -79,10 +79,13 @@ export function modelTensors(model: EsmmModel): Record<string, TensorInput> {
   return out;
 }
 
-/** The files of a model directory, by name (the weights name carries its hash). */
-export function modelFiles(parts: ModelParts): { files: Record<string, Buffer>; manifest: Manifest } {
+/**
+ * The files of a model directory, by name (the weights name carries its hash). The weights are chunks
+ * viewing the model's own buffers, so saving never copies the tables.
+ */
+export function modelFiles(parts: ModelParts): { files: Record<string, FileContent>; manifest: Manifest } {
   const tensors = modelTensors(parts.model);
-  const weights = encodeSafetensors(tensors, { format: FORMAT, esmm_version: VERSION });
+  const weights = encodeSafetensorsChunks(tensors, { format: FORMAT, esmm_version: VERSION });
   const hash = sha256(weights);
   const file = `weights-${hash.slice(0, 16)}.safetensors`;
   const body: Manifest = {
@@ -92,7 +95,7 @@ export function modelFiles(parts: ModelParts): { files: Record<string, Buffer>; 
     config: parts.config,
     spec: parts.model.spec,
     encoder: parts.encoder.toJSON(),
-    weights: { file, sha256: hash, bytes: weights.length },
+    weights: { file, sha256: hash, bytes: weights.reduce((n, c) => n + c.byteLength, 0) },
     tensors: Object.fromEntries(Object.entries(tensors).map(([k, t]) => [k, t.shape])),
     training: parts.training,
   };
