@@ -150,6 +150,16 @@ describe('esmm CLI', () => {
     assert.equal(skipped.train.droppedClick0Buy1, 1);
   });
 
+  it('demo simulates, trains the three models and prints the comparison', () => {
+    const out = join(dir, 'demo');
+    const table = ok('demo', '--rows', '20000', '--epochs', '1', '--out', out, '--progress', 'quiet');
+    for (const label of ['BASE (CVR on clicks)', 'ESMM-NS', 'ESMM', 'CVR AUC (clicked)', 'rank corr. true pCVR']) assert.ok(table.includes(label), label);
+    for (const kind of ['base', 'esmm-ns', 'esmm']) assert.ok(existsSync(join(out, 'models', `${kind}-seed1`, 'manifest.json')), kind);
+    const runs = JSON.parse(ok('demo', '--rows', '20000', '--epochs', '1', '--out', out, '--json')).runs;
+    assert.equal(runs.length, 3);
+    for (const r of runs) assert.equal(typeof r.metrics.es_cvr_auc, 'number');
+  });
+
   it('exits non-zero with a message on bad usage and bad config', () => {
     assert.notEqual(esmm('train', '--config', config).code, 0);
     assert.notEqual(esmm('train', '--config', config, '--train', 'x.csv', '--out', join(dir, 'o'), '--batch-size', 'zero').code, 0);
