@@ -133,6 +133,7 @@ export async function readManifest(dir: string): Promise<Manifest> {
   }
   if (m === null || typeof m !== 'object' || m.format !== FORMAT) throw new EsmmError(`${path}: not an ESMM model manifest`);
   const { manifest_sha256: recorded, ...body } = m;
+  if (typeof recorded !== 'string') throw new EsmmError(`${path}: no manifest_sha256 (not written by esmm ${VERSION}, or edited)`);
   if (recorded !== sha256(JSON.stringify(body))) throw new EsmmError(`${path}: manifest_sha256 does not match its content (the manifest was altered or corrupted)`);
   if (m.format_version !== FORMAT_VERSION) throw new EsmmError(`${path}: format_version ${m.format_version} is not supported by esmm ${VERSION} (expects ${FORMAT_VERSION})`);
   for (const key of ['config', 'spec', 'encoder', 'weights', 'tensors', 'training'] as const) {
