@@ -30,8 +30,12 @@ const Feature = z.strictObject({
 });
 
 const Model = z.strictObject({
-  /** esmm (the paper's model), esmm-ns (no shared embeddings) or base (CVR trained on clicks only). */
-  kind: z.enum(['esmm', 'esmm-ns', 'base']).default('esmm'),
+  /** esmm (the paper's model) or one of the paper's baselines: esmm-ns, base, aman, oversampling, division. */
+  kind: z.enum(['esmm', 'esmm-ns', 'base', 'aman', 'oversampling', 'division']).default('esmm'),
+  /** aman: share of unclicked impressions sampled in as CVR negatives each step. */
+  aman_negative_rate: z.number().min(0).max(1).default(0.1),
+  /** oversampling: copies of each conversion in the CVR loss (k). */
+  oversampling_factor: z.number().int().min(1).max(1000).default(5),
   embedding_dim: z.number().int().min(1).max(1024).default(18),
   /** Standard deviation of the normal initialisation of embedding rows. */
   embedding_init_std: z.number().min(0).max(10).default(0.1),
@@ -45,7 +49,7 @@ const Model = z.strictObject({
   /** Dropout rate on tower hidden layers during training (inverted dropout; 0 = off). */
   dropout: z.number().min(0).max(0.95).default(0),
   ctr_weight: z.number().min(0).default(1),
-  /** Weight of the CTCVR term (for kind base: of its clicked-only CVR term). */
+  /** Weight of the CTCVR term (for the baselines: of their directly learned CVR or CTCVR term). */
   ctcvr_weight: z.number().min(0).default(1),
   /** L2 coefficient on tower weights (not biases). */
   l2_tower: z.number().min(0).default(0),

@@ -144,6 +144,9 @@ describe('ESMM model gradients', () => {
     ['dropout', { dropout: 0.3 }],
     ['esmm-ns (an embedding set per tower)', { kind: 'esmm-ns', l2Embedding: 0.1 }],
     ['base (CVR on clicked rows only)', { kind: 'base', ctrWeight: 0.5 }],
+    ['oversampling (conversions weighted k times)', { kind: 'oversampling', oversamplingFactor: 3 }],
+    ['aman (sampled unclicked negatives)', { kind: 'aman', amanNegativeRate: 0.5 }],
+    ['division (CTR and CTCVR networks)', { kind: 'division', ctcvrWeight: 1.5 }],
   ];
   for (const [label, over] of cases) {
     it(`match finite differences: ${label}`, () => {
@@ -156,7 +159,8 @@ describe('ESMM model gradients', () => {
       for (const p of model.denseParams()) if (p.name.endsWith('.bias')) p.data.forEach((_, i) => { p.data[i] = 0.2 * biasRng.normal(); });
       const batch = tinyBatch(new Rng(11), 8);
       const dropState = new Rng(99).state();
-      const objective = () => model.trainStep(batch, spec.dropout > 0 ? Rng.fromState(dropState) : null).objective;
+      // the same draws (dropout masks, AMAN's negatives) at every evaluation
+      const objective = () => model.trainStep(batch, Rng.fromState(dropState)).objective;
       objective();
       // snapshot the analytic gradients (the objective calls below overwrite them)
       const dense = model.denseParams().map((p) => ({ p, g: Float64Array.from(p.grad, (g, i) => g + (p.decay ? spec.l2Tower * p.data[i] : 0)) }));

@@ -20,7 +20,9 @@ function demoConfigPath(): string {
 }
 
 const KINDS: ModelKind[] = ['base', 'esmm-ns', 'esmm'];
-const LABEL: Record<ModelKind, string> = { base: 'BASE (CVR on clicks)', 'esmm-ns': 'ESMM-NS', esmm: 'ESMM' };
+const LABEL: Record<ModelKind, string> = {
+  base: 'BASE (CVR on clicks)', aman: 'AMAN', oversampling: 'OVERSAMPLING', division: 'DIVISION', 'esmm-ns': 'ESMM-NS', esmm: 'ESMM',
+};
 
 interface DemoFlags {
   out: string;

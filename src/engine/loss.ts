@@ -59,28 +59,34 @@ export function esmmLoss(
 }
 
 /**
- * The paper's BASE loss: w_ctr·BCE(y, σ(a)) over all n impressions plus w_cvr·BCE(z, σ(b)) over the clicked
- * impressions only (mean over them; unclicked rows get no CVR gradient). Gradients are written to dCtr, dCvr.
+ * The loss of the paper's baselines, which learn their second logit b directly:
+ *
+ *   w_ctr · mean_i BCE(y_i, σ(a_i)) + w_2 · Σ_i r_i·BCE(y_i·z_i, σ(b_i)) / Σ_i r_i
+ *
+ * with a row weight r_i per impression: BASE r = y (clicked rows only), OVERSAMPLING r = y·(1 + (k−1)·z)
+ * (each conversion copied k times), AMAN r = y + (1 − y)·[sampled] (unclicked rows sampled in as
+ * negatives), DIVISION r = 1 with label y·z (b is then a CTCVR logit). A batch with Σr = 0 has no second term.
  */
-export function clickOnlyLoss(
-  n: number, ctrLogit: Float32Array, cvrLogit: Float32Array, click: Float32Array, buy: Float32Array,
-  w: { ctr: number; cvr: number }, dCtr: Float32Array, dCvr: Float32Array,
-): { total: number; ctr: number; cvr: number } {
-  let sumCtr = 0, sumCvr = 0, clicks = 0;
-  for (let i = 0; i < n; i++) clicks += click[i];
-  const inv = 1 / n, invClicks = clicks > 0 ? 1 / clicks : 0;
+export function weightedSecondTaskLoss(
+  n: number, ctrLogit: Float32Array, logit2: Float32Array, click: Float32Array, buy: Float32Array, rowWeight: Float32Array,
+  w: { ctr: number; second: number }, dCtr: Float32Array, d2: Float32Array,
+): { total: number; ctr: number; second: number } {
+  let sumCtr = 0, sum2 = 0, weightSum = 0;
+  for (let i = 0; i < n; i++) weightSum += rowWeight[i];
+  const inv = 1 / n, inv2 = weightSum > 0 ? 1 / weightSum : 0;
   for (let i = 0; i < n; i++) {
     const a = ctrLogit[i], y = click[i];
     sumCtr += softplus(a) - y * a;
     dCtr[i] = w.ctr * (sigmoid(a) - y) * inv;
-    if (y === 1) {
-      const b = cvrLogit[i], z = buy[i];
-      sumCvr += softplus(b) - z * b;
-      dCvr[i] = w.cvr * (sigmoid(b) - z) * invClicks;
+    const r = rowWeight[i];
+    if (r > 0) {
+      const b = logit2[i], label = y * buy[i];
+      sum2 += r * (softplus(b) - label * b);
+      d2[i] = w.second * r * (sigmoid(b) - label) * inv2;
     } else {
-      dCvr[i] = 0;
+      d2[i] = 0;
     }
   }
-  const ctr = sumCtr * inv, cvr = sumCvr * invClicks;
-  return { total: w.ctr * ctr + w.cvr * cvr, ctr, cvr };
+  const ctr = sumCtr * inv, second = sum2 * inv2;
+  return { total: w.ctr * ctr + w.second * second, ctr, second };
 }

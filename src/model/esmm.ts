@@ -8,7 +8,7 @@ import type { Batch } from '../data/batch.js';
 import type { DenseParam } from '../engine/dense.js';
 import { EmbeddingTable, SparseGrad, type Pooling } from '../engine/embedding.js';
 import type { Activation, Kernels } from '../engine/kernels.js';
-import { clickOnlyLoss, esmmLoss, sigmoid } from '../engine/loss.js';
+import { esmmLoss, sigmoid, weightedSecondTaskLoss } from '../engine/loss.js';
 import { Tower } from '../engine/tower.js';
 import type { Rng } from '../util/rng.js';
 import type { DenseInit } from '../engine/dense.js';
@@ -21,11 +21,18 @@ export interface FeatureSpec {
 }
 
 /**
- * esmm: shared embeddings, CTR + CTCVR loss over all impressions (the paper's model).
- * esmm-ns: the same loss, each tower with its own embeddings (the paper's ESMM-NS).
- * base: an independent CTR network and a CVR network trained on clicked impressions only (the paper's BASE).
+ * The paper's model and baselines (Ma et al. 2018, section 4.2):
+ * esmm: shared embeddings, CTR + CTCVR loss over all impressions.
+ * esmm-ns: the same loss, each tower with its own embeddings.
+ * base: an independent CTR network and a CVR network trained on clicked impressions only.
+ * aman: base with unclicked impressions sampled in as CVR negatives (rate `amanNegativeRate`).
+ * oversampling: base with each conversion copied `oversamplingFactor` times in the CVR loss.
+ * division: independent CTR and CTCVR networks; pCVR = pCTCVR / pCTR clipped to [0, 1].
  */
-export type ModelKind = 'esmm' | 'esmm-ns' | 'base';
+export type ModelKind = 'esmm' | 'esmm-ns' | 'base' | 'aman' | 'oversampling' | 'division';
+
+/** Kinds whose second tower learns its logit directly (not through pCTR·pCVR). */
+const DIRECT_KINDS: ReadonlySet<ModelKind> = new Set(['base', 'aman', 'oversampling', 'division']);
 
 export interface ModelSpec {
   kind: ModelKind;
@@ -40,6 +47,10 @@ export interface ModelSpec {
   l2Embedding: number;
   embeddingInitStd: number;
   denseInit: DenseInit;
+  /** aman: share of unclicked impressions sampled in as CVR negatives. */
+  amanNegativeRate?: number;
+  /** oversampling: copies of each conversion in the CVR loss. */
+  oversamplingFactor?: number;
 }
 
 /** An embedding table with the sparse gradient of the current batch. */
@@ -114,6 +125,8 @@ export class EsmmModel {
   private readonly cvrInput: EmbeddingSet;
   private readonly dCtr: Float32Array;
   private readonly dCvr: Float32Array;
+  /** Per-row weights of the second task's loss (baseline kinds). */
+  private readonly rowWeight: Float32Array;
 
   constructor(private readonly k: Kernels, readonly spec: ModelSpec, readonly maxBatch: number) {
     this.inputDim = spec.features.length * spec.embeddingDim;
@@ -127,6 +140,7 @@ export class EsmmModel {
     this.cvr = new Tower(k, this.inputDim, spec.hidden, spec.activation, spec.dropout, maxBatch);
     this.dCtr = k.allocF32(maxBatch);
     this.dCvr = k.allocF32(maxBatch);
+    this.rowWeight = new Float32Array(maxBatch);
   }
 
   private get embeddingSets(): EmbeddingSet[] {
@@ -147,14 +161,17 @@ export class EsmmModel {
     return { ctr: this.ctr.forward(xCtr, b.size, dropoutRng), cvr: this.cvr.forward(xCvr, b.size, dropoutRng) };
   }
 
-  /** Forward, loss and backward of one training batch: fills every dense gradient and the sparse ones. */
-  trainStep(b: Batch, dropoutRng: Rng | null): StepLoss {
+  /**
+   * Forward, loss and backward of one training batch: fills every dense gradient and the sparse ones.
+   * `rng` is the training randomness (dropout, AMAN's sampling); null only for kinds that draw nothing.
+   */
+  trainStep(b: Batch, rng: Rng | null): StepLoss {
     const n = b.size, s = this.spec;
-    const { ctr, cvr } = this.forward(b, dropoutRng);
+    const { ctr, cvr } = this.forward(b, rng);
     const dCtr = this.dCtr.subarray(0, n), dCvr = this.dCvr.subarray(0, n);
-    // for base, the second weight applies to its clicked-only CVR term
-    const loss = s.kind === 'base'
-      ? clickOnlyLoss(n, ctr, cvr, b.click, b.buy, { ctr: s.ctrWeight, cvr: s.ctcvrWeight }, dCtr, dCvr)
+    // for the baselines, the second weight applies to their directly learned CVR (or CTCVR) term
+    const loss = DIRECT_KINDS.has(s.kind)
+      ? weightedSecondTaskLoss(n, ctr, cvr, b.click, b.buy, this.secondTaskWeights(b, rng), { ctr: s.ctrWeight, second: s.ctcvrWeight }, dCtr, dCvr)
       : esmmLoss(n, ctr, cvr, b.click, b.buy, { ctr: s.ctrWeight, ctcvr: s.ctcvrWeight }, dCtr, dCvr);
     const shared = this.ctrInput === this.cvrInput;
     this.ctr.backward(n, dCtr, this.ctrInput.dx.subarray(0, n * this.inputDim), false);
@@ -169,11 +186,33 @@ export class EsmmModel {
       const end = Math.min(b.size, start + this.maxBatch);
       const part = start === 0 && end === b.size ? b : sliceRows(b, start, end);
       const { ctr, cvr } = this.forward(part, null);
+      const division = this.spec.kind === 'division';
       for (let i = 0; i < part.size; i++) {
-        pctr[offset + start + i] = sigmoid(ctr[i]);
-        pcvr[offset + start + i] = sigmoid(cvr[i]);
+        const p = sigmoid(ctr[i]), q = sigmoid(cvr[i]);
+        pctr[offset + start + i] = p;
+        // DIVISION's second tower predicts pCTCVR
+        pcvr[offset + start + i] = division ? Math.min(1, q / p) : q;
       }
     }
+  }
+
+  /** The per-row weights r_i of weightedSecondTaskLoss for this kind. */
+  private secondTaskWeights(b: Batch, rng: Rng | null): Float32Array {
+    const r = this.rowWeight.subarray(0, b.size), s = this.spec;
+    for (let i = 0; i < b.size; i++) {
+      const y = b.click[i];
+      switch (s.kind) {
+        case 'division': r[i] = 1; break;
+        case 'oversampling': r[i] = y * (1 + ((s.oversamplingFactor ?? 1) - 1) * b.buy[i]); break;
+        case 'aman': {
+          if (!rng) throw new Error('aman draws its negatives: trainStep needs an rng');
+          r[i] = y === 1 ? 1 : rng.uniform() < (s.amanNegativeRate ?? 0) ? 1 : 0;
+          break;
+        }
+        default: r[i] = y;
+      }
+    }
+    return r;
   }
 
   denseParams(): DenseParam[] {

@@ -17,5 +17,7 @@ export function modelSpecFromConfig(cfg: Config, tableSizes: number[]): ModelSpe
     l2Embedding: m.l2_embedding,
     embeddingInitStd: m.embedding_init_std,
     denseInit: m.dense_init,
+    amanNegativeRate: m.aman_negative_rate,
+    oversamplingFactor: m.oversampling_factor,
   };
 }

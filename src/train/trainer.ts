@@ -87,7 +87,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
     let lossSum = 0, lossRows = 0;
     for (let start = 0; start < trainData.size; start += batchSize) {
       const batch = gatherBatch(trainData, order.subarray(start, Math.min(trainData.size, start + batchSize)));
-      const loss = model.trainStep(batch, config.model.dropout > 0 ? s.dropoutRng : null);
+      const loss = model.trainStep(batch, s.dropoutRng);
       if (!Number.isFinite(loss.objective)) throw new EsmmError(`epoch ${epoch}: the loss became ${loss.objective} at row ${start}; lower the learning rate`);
       optimizer.apply();
       lossSum += loss.objective * batch.size;
