@@ -9,14 +9,18 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Batch } from '../src/data/batch.js';
 import { createKernels, type BackendName } from '../src/engine/backend.js';
 import { EsmmModel } from '../src/model/esmm.js';
 import { Optimizer } from '../src/optim/optimizer.js';
+import { packageRoot } from '../src/util/package-root.js';
 import { Rng } from '../src/util/rng.js';
+
+/** The PyTorch peer, in ../shared beside the package. */
+const PEER_SCRIPT = join(packageRoot(), '..', 'shared', 'bench', 'torch_esmm.py');
 
 /** The peer's synthetic vocabularies (torch_esmm.py), so both train the same model. */
 const VOCABS = [400000, 400000, 100000, 50000, 20000, 10000, 10000, 5000, 2000, 1000, 1000, 500, 200, 100, 50, 20, 10];
@@ -88,9 +92,7 @@ async function runCase(backend: BackendName, batch: number, steps: number): Prom
 }
 
 function peer(batch: number, threads: number, steps: number): Result | null {
-  const script = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'shared', 'bench', 'torch_esmm.py');
-  const alt = join(process.cwd(), '..', 'shared', 'bench', 'torch_esmm.py');
-  const path = existsSync(script) ? script : alt;
+  const path = PEER_SCRIPT;
   if (!existsSync('/usr/bin/python3') || !existsSync(path)) return null;
   if (threads === 1 && !existsSync('/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3')) {
     process.stderr.write('peer: Debian torch is using the reference BLAS (about 15× slower); apt-get install -y libopenblas0-pthread for its best\n');

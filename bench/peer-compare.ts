@@ -10,13 +10,14 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseConfig } from '../src/config.js';
 import { SYNTH_FEATURES, writeSynth } from '../src/data/synth.js';
 import type { ModelKind } from '../src/model/esmm.js';
 import { createProgress } from '../src/train/progress.js';
 import { train } from '../src/train/trainer.js';
+import { packageRoot } from '../src/util/package-root.js';
 
 const { values } = parseArgs({
   options: {
@@ -44,7 +45,7 @@ async function main(): Promise<void> {
   const dir = join(tmpdir(), `esmm-peer-${rows}-${values['test-fraction']}-${dataSeed}`);
   if (!existsSync(join(dir, 'test_truth.csv'))) await writeSynth({ rows, seed: dataSeed, testFraction: Number(values['test-fraction']), outDir: dir });
   const trainCsv = join(dir, 'train.csv'), testCsv = join(dir, 'test.csv');
-  const peerScript = resolve(process.cwd(), '..', 'shared', 'bench', 'torch_esmm.py');
+  const peerScript = join(packageRoot(), '..', 'shared', 'bench', 'torch_esmm.py');
   const hasPeer = !values['no-peer'] && existsSync('/usr/bin/python3') && existsSync(peerScript);
   const kind = values.model as ModelKind;
   const out: Array<Record<string, unknown>> = [];
@@ -72,7 +73,7 @@ async function main(): Promise<void> {
       else process.stdout.write(`${String(line.who).padEnd(22)} ${kind.padEnd(8)} seed ${seed}  ctr_auc ${(line.ctr_auc as number)?.toFixed(4)}  cvr_auc ${(line.cvr_auc as number)?.toFixed(4)}  ctcvr_auc ${(line.ctcvr_auc as number)?.toFixed(4)}  ${line.samples_per_s} samples/s  (${line.backend})\n`);
     }
   }
-  if (!hasPeer) process.stderr.write('peer not run: needs /usr/bin/python3 with torch and ../shared/bench/torch_esmm.py (run from the repo root)\n');
+  if (!hasPeer) process.stderr.write('peer not run: needs /usr/bin/python3 with torch and ../shared/bench/torch_esmm.py beside the package\n');
 }
 
 main().catch((e) => { process.stderr.write(`${(e as Error).stack}\n`); process.exitCode = 1; });

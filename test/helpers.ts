@@ -1,15 +1,9 @@
 /** Shared by the tests: where the package and the shared sample data are, and seeded random numbers. */
-import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
+import { packageRoot } from '../src/util/package-root.js';
 import { Rng } from '../src/util/rng.js';
 
-/** The package root, found from test/ (tsx) as well as from dist/test/ (compiled). */
-export function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
-  return dir;
-}
+export { packageRoot };
 
 /** <repo>/../shared/data, where the real sample files are read in place. */
 export function sharedDataDir(): string {

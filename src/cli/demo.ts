@@ -1,23 +1,19 @@
-import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
 import { SYNTH_DEFAULTS, writeSynth } from '../data/synth.js';
 import type { ModelKind } from '../model/esmm.js';
 import { compareModels, summarize, type CompareRun } from '../train/compare.js';
 import { createProgress } from '../train/progress.js';
-import { fmt, oneOf, positiveInt, printJson } from './options.js';
+import { fmt } from '../util/format.js';
+import { packageRoot } from '../util/package-root.js';
+import { oneOf, positiveInt, printJson } from './options.js';
 
 /**
  * The demo trains with examples/synth.yaml on the simulator's default data: the setting where the study
  * (docs/simulator.md) found ESMM's gain.
  */
-function demoConfigPath(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
-  return join(dir, 'examples', 'synth.yaml');
-}
+const DEMO_CONFIG = join(packageRoot(), 'examples', 'synth.yaml');
 
 const KINDS: ModelKind[] = ['base', 'esmm-ns', 'esmm'];
 const LABEL: Record<ModelKind, string> = {
@@ -46,10 +42,10 @@ export function registerDemo(program: Command): void {
       const out = resolve(flags.out);
       const progress = createProgress(flags.json && flags.progress === 'auto' ? 'quiet' : flags.progress);
       progress.log(`simulating ${flags.rows} impressions into ${join(out, 'data')} ...`);
-      const { files, stats } = await writeSynth({ ...SYNTH_DEFAULTS, rows: flags.rows, seed: SYNTH_DEFAULTS.seed, outDir: join(out, 'data') });
+      const { files, stats } = await writeSynth({ rows: flags.rows, seed: SYNTH_DEFAULTS.seed, outDir: join(out, 'data') });
       progress.log(`CTR ${(100 * stats.ctr).toFixed(2)}%, CVR on clicks ${(100 * stats.cvr).toFixed(2)}%, `
         + `${stats.clicks} clicks and ${stats.buys} conversions in ${stats.rows} impressions`);
-      const example = loadConfig(demoConfigPath());
+      const example = loadConfig(DEMO_CONFIG);
       const config = { ...example, train: { ...example.train, epochs: flags.epochs ?? example.train.epochs } };
       const runs = await compareModels({
         config, kinds: KINDS, seeds: Array.from({ length: flags.seeds }, (_, i) => i + 1),

@@ -4,7 +4,8 @@ import { createKernels } from '../engine/backend.js';
 import { loadModel } from '../io/model-dir.js';
 import type { EsmmMetrics } from '../metrics/esmm-metrics.js';
 import { evaluateModel } from '../train/evaluate.js';
-import { fmt, oneOf, printJson } from './options.js';
+import { fmt } from '../util/format.js';
+import { backendOption, oneOf, printJson } from './options.js';
 
 interface EvalFlags {
   model: string;
@@ -20,7 +21,7 @@ export function registerEval(program: Command): void {
     .requiredOption('--model <dir>', 'model directory written by `esmm train`')
     .requiredOption('--data <paths...>', 'labelled CSV file(s)')
     .option('--on-bad-row <policy>', 'error | skip (default: the model config\'s train.on_bad_row)', oneOf('--on-bad-row', ['error', 'skip'] as const))
-    .option('--backend <name>', 'auto | wasm | reference', oneOf('--backend', ['auto', 'wasm', 'reference'] as const), 'auto')
+    .option('--backend <name>', 'auto | wasm | reference', backendOption, 'auto')
     .option('--json', 'print one JSON object')
     .action(async (flags: EvalFlags) => {
       const loaded = await loadModel(flags.model, await createKernels(flags.backend));

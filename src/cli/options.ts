@@ -30,9 +30,6 @@ export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value)}\n`);
 }
 
-export function fmt(v: number | null | undefined, digits = 4): string {
-  return v === null || v === undefined ? 'n/a' : v.toFixed(digits);
-}
 
 /** A parser accepting one of a fixed set of words. */
 export function oneOf<T extends string>(name: string, allowed: readonly T[]) {
@@ -41,3 +38,6 @@ export function oneOf<T extends string>(name: string, allowed: readonly T[]) {
     return v as T;
   };
 }
+
+export const BACKENDS = ['auto', 'wasm', 'reference'] as const;
+export const backendOption = oneOf('--backend', BACKENDS);

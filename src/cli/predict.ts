@@ -4,7 +4,7 @@ import { createKernels } from '../engine/backend.js';
 import { loadModel } from '../io/model-dir.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { predictAll } from '../train/evaluate.js';
-import { oneOf } from './options.js';
+import { backendOption } from './options.js';
 
 interface PredictFlags {
   model: string;
@@ -24,7 +24,7 @@ export function registerPredict(program: Command): void {
     .requiredOption('--model <dir>', 'model directory written by `esmm train`')
     .requiredOption('--data <paths...>', 'CSV file(s) with the model\'s feature columns (label columns optional)')
     .requiredOption('--out <file>', 'CSV file to write')
-    .option('--backend <name>', 'auto | wasm | reference', oneOf('--backend', ['auto', 'wasm', 'reference'] as const), 'auto')
+    .option('--backend <name>', 'auto | wasm | reference', backendOption, 'auto')
     .action(async (flags: PredictFlags) => {
       const loaded = await loadModel(flags.model, await createKernels(flags.backend));
       const { data } = await loadUnlabeled(flags.data, loaded.config, loaded.encoder);

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { loadConfig, type Config } from '../config.js';
 import { createProgress } from '../train/progress.js';
 import { train, type TrainSummary } from '../train/trainer.js';
-import { fmt, nonNegativeInt, oneOf, positiveInt, positiveNumber, printJson } from './options.js';
+import { fmt } from '../util/format.js';
+import { backendOption, nonNegativeInt, oneOf, positiveInt, positiveNumber, printJson } from './options.js';
 
 interface TrainFlags {
   config: string;
@@ -32,7 +33,7 @@ export function registerTrain(program: Command): void {
     .option('--batch-size <n>', 'overrides train.batch_size', positiveInt('--batch-size'))
     .option('--lr <x>', 'overrides train.learning_rate', positiveNumber('--lr'))
     .option('--seed <n>', 'overrides train.seed', nonNegativeInt('--seed'))
-    .option('--backend <name>', 'auto | wasm | reference (overrides train.backend)', oneOf('--backend', ['auto', 'wasm', 'reference'] as const))
+    .option('--backend <name>', 'auto | wasm | reference (overrides train.backend)', backendOption)
     .option('--on-bad-row <policy>', 'error | skip (overrides train.on_bad_row)', oneOf('--on-bad-row', ['error', 'skip'] as const))
     .option('--progress <mode>', 'auto | bar | lines | quiet', oneOf('--progress', ['auto', 'bar', 'lines', 'quiet'] as const), 'auto')
     .option('--json', 'print the run summary as one JSON object')

@@ -22,15 +22,17 @@ export interface Batch {
   fields: FieldBatch[];
 }
 
-/** Rows [start, end) of a batch as a new batch sharing no buffers with it. */
+/**
+ * Rows [start, end) of a batch as views of its buffers (no copy): the offsets keep pointing into the
+ * original ids and weights, which is all a reader of the CSR layout needs.
+ */
 export function sliceBatch(b: Batch, start: number, end: number): Batch {
-  const fields = b.fields.map((f) => {
-    const lo = f.offsets[start], hi = f.offsets[end];
-    const offsets = new Int32Array(end - start + 1);
-    for (let i = 0; i <= end - start; i++) offsets[i] = f.offsets[start + i] - lo;
-    return { ids: f.ids.slice(lo, hi), offsets, weights: f.weights ? f.weights.slice(lo, hi) : null };
-  });
-  return { size: end - start, click: b.click.slice(start, end), buy: b.buy.slice(start, end), fields };
+  return {
+    size: end - start,
+    click: b.click.subarray(start, end),
+    buy: b.buy.subarray(start, end),
+    fields: b.fields.map((f) => ({ ids: f.ids, offsets: f.offsets.subarray(start, end + 1), weights: f.weights })),
+  };
 }
 
 /** Rows picked by `index` (in that order) as a new batch. */

@@ -13,7 +13,7 @@ import { EsmmError } from '../errors.js';
 import { EsmmModel } from '../model/esmm.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { resolveDir, sha256, writeDirAtomic } from './atomic.js';
-import { loadModel, modelFiles, readManifest, type ModelParts, type TrainingRecord } from './model-dir.js';
+import { loadModel, modelFiles, readManifest, readVerified, type ModelParts, type TrainingRecord } from './model-dir.js';
 import { decodeSafetensors, encodeSafetensorsChunks } from './safetensors.js';
 
 const OPTIMIZER_FILE = 'optimizer.safetensors';
@@ -25,7 +25,8 @@ export interface TrainerState {
   step: number;
   shuffle_rng: number[];
   dropout_rng: number[];
-  /** SHA-256 of optimizer.safetensors. */
+  /** Size and SHA-256 of optimizer.safetensors. */
+  optimizer_bytes?: number;
   optimizer_sha256?: string;
 }
 
@@ -42,7 +43,9 @@ export async function saveCheckpoint(outDir: string, parts: CheckpointParts): Pr
   const { files } = modelFiles(parts);
   const slots = Object.fromEntries([...parts.optimizer.slots].map(([name, data]) => [name, { dtype: 'F32' as const, shape: [data.length], data }]));
   const optimizerBuf = encodeSafetensorsChunks(slots, { step: String(parts.optimizer.step) });
-  const state: TrainerState = { ...parts.state, optimizer_sha256: sha256(optimizerBuf) };
+  const state: TrainerState = {
+    ...parts.state, optimizer_bytes: optimizerBuf.reduce((n, c) => n + c.byteLength, 0), optimizer_sha256: sha256(optimizerBuf),
+  };
   const dir = join(checkpointsDir(outDir), `epoch-${String(parts.state.epoch).padStart(4, '0')}`);
   await writeDirAtomic(dir, { ...files, [OPTIMIZER_FILE]: optimizerBuf, [STATE_FILE]: Buffer.from(`${JSON.stringify(state, null, 1)}\n`) });
   await pruneCheckpoints(outDir, KEEP);
@@ -104,8 +107,7 @@ export async function loadCheckpoint(
   const loaded = await loadModel(dir, kernels, maxBatch, manifest);
   const optimizer = makeOptimizer(kernels, loaded.model, loaded.config);
   const optPath = join(dir, OPTIMIZER_FILE);
-  const buf = await readFile(optPath).catch((e) => { throw new EsmmError(`${optPath}: cannot read: ${(e as Error).message}`); });
-  if (state.optimizer_sha256 !== sha256(buf)) throw new EsmmError(`${optPath}: SHA-256 does not match ${STATE_FILE} (altered or corrupted)`);
+  const buf = await readVerified(dir, OPTIMIZER_FILE, state.optimizer_bytes ?? -1, state.optimizer_sha256 ?? '', STATE_FILE);
   const { tensors } = decodeSafetensors(buf, optPath);
   for (const [name, slot] of optimizer.slots) {
     const t = tensors[name];

@@ -146,8 +146,8 @@ export async function readManifest(dir: string): Promise<Manifest> {
   return m;
 }
 
-/** Reads a weights file and verifies its size and checksum against the manifest. */
-export async function readVerified(dir: string, file: string, bytes: number, hash: string): Promise<Buffer> {
+/** Reads a file and verifies its size and checksum against those recorded in `recordedIn`. */
+export async function readVerified(dir: string, file: string, bytes: number, hash: string, recordedIn = MANIFEST): Promise<Buffer> {
   const path = join(dir, file);
   let buf: Buffer;
   try {
@@ -155,8 +155,8 @@ export async function readVerified(dir: string, file: string, bytes: number, has
   } catch (e) {
     throw new EsmmError(`${path}: cannot read: ${(e as Error).message}`);
   }
-  if (buf.length !== bytes) throw new EsmmError(`${path}: ${buf.length} bytes, the manifest says ${bytes} (truncated or replaced file)`);
-  if (sha256(buf) !== hash) throw new EsmmError(`${path}: SHA-256 does not match the manifest (the file was altered or corrupted)`);
+  if (buf.length !== bytes) throw new EsmmError(`${path}: ${buf.length} bytes, ${recordedIn} says ${bytes} (truncated or replaced file)`);
+  if (sha256(buf) !== hash) throw new EsmmError(`${path}: SHA-256 does not match ${recordedIn} (the file was altered or corrupted)`);
   return buf;
 }
 

@@ -4,7 +4,7 @@
  * w_ctr·BCE(y, pCTR) + w_ctcvr·BCE(y·z, pCTCVR) (see engine/loss.ts) plus optional L2 terms.
  * The same class runs the paper's ESMM-NS and BASE, which differ only in embedding sharing and loss.
  */
-import type { Batch } from '../data/batch.js';
+import { sliceBatch, type Batch } from '../data/batch.js';
 import type { DenseParam } from '../engine/dense.js';
 import { EmbeddingTable, SparseGrad, type Pooling } from '../engine/embedding.js';
 import type { Activation, Kernels } from '../engine/kernels.js';
@@ -101,7 +101,7 @@ class EmbeddingSet {
     return this.spec.features.map((f, i) => ({ name: `${this.prefix}${f.name}`, table: this.tables[i], grad: this.grads[i] }));
   }
 
-  /** ½·l2·Σ‖row‖² over the rows of the last backward. */
+  /** Σ‖row‖² over the rows the last backward touched. */
   touchedSquares(): number {
     const dim = this.spec.embeddingDim;
     let sum = 0;
@@ -120,7 +120,7 @@ export class EsmmModel {
   readonly ctr: Tower;
   readonly cvr: Tower;
   readonly inputDim: number;
-  /** The embedding sets: one shared by both towers (esmm), or one per tower (esmm-ns, base). */
+  /** The embedding sets: one shared by both towers (esmm), or one per tower (every other kind). */
   private readonly ctrInput: EmbeddingSet;
   private readonly cvrInput: EmbeddingSet;
   private readonly dCtr: Float32Array;
@@ -184,7 +184,7 @@ export class EsmmModel {
   predict(b: Batch, pctr: Float32Array, pcvr: Float32Array, offset = 0): void {
     for (let start = 0; start < b.size; start += this.maxBatch) {
       const end = Math.min(b.size, start + this.maxBatch);
-      const part = start === 0 && end === b.size ? b : sliceRows(b, start, end);
+      const part = start === 0 && end === b.size ? b : sliceBatch(b, start, end);
       const { ctr, cvr } = this.forward(part, null);
       const division = this.spec.kind === 'division';
       for (let i = 0; i < part.size; i++) {
@@ -233,14 +233,4 @@ export class EsmmModel {
     if (s.l2Embedding > 0) for (const set of this.embeddingSets) penalty += 0.5 * s.l2Embedding * set.touchedSquares();
     return penalty;
   }
-}
-
-function sliceRows(b: Batch, start: number, end: number): Batch {
-  // views, not copies: the forward only reads
-  return {
-    size: end - start,
-    click: b.click.subarray(start, end),
-    buy: b.buy.subarray(start, end),
-    fields: b.fields.map((f) => ({ ids: f.ids, offsets: f.offsets.subarray(start, end + 1), weights: f.weights })),
-  };
 }

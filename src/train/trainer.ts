@@ -15,6 +15,7 @@ import type { EsmmMetrics } from '../metrics/esmm-metrics.js';
 import { EsmmModel } from '../model/esmm.js';
 import { modelSpecFromConfig } from '../model/spec.js';
 import { Optimizer } from '../optim/optimizer.js';
+import { fmt } from '../util/format.js';
 import { Rng } from '../util/rng.js';
 import { evaluateModel } from './evaluate.js';
 import type { ProgressSink } from './progress.js';
@@ -171,10 +172,6 @@ function maxBatchFor(config: Config): number {
 
 function trainingRecord(history: EpochRecord[], stats: ReadStats): TrainingRecord {
   return { epochs_completed: history.length, steps: history.at(-1)?.steps ?? 0, train_rows: stats.rowsUsed, history };
-}
-
-function fmt(v: number | null): string {
-  return v === null ? 'n/a' : v.toFixed(4);
 }
 
 function formatEpoch(r: EpochRecord, seconds: number): string {

@@ -1,0 +1,4 @@
+/** A metric for humans: fixed digits, or n/a where it is undefined (e.g. an AUC with one class). */
+export function fmt(v: number | null | undefined, digits = 4): string {
+  return v === null || v === undefined ? 'n/a' : v.toFixed(digits);
+}
