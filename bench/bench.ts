@@ -45,7 +45,7 @@ function randomBatch(rng: Rng, size: number): Batch {
   }));
   const click = Float32Array.from({ length: size }, () => (rng.uniform() < 0.04 ? 1 : 0));
   const buy = Float32Array.from(click, (c) => (c && rng.uniform() < 0.125 ? 1 : 0));
-  return { size, click, buy, fields };
+  return { size, click, buy, fields, dense: new Float32Array(0), denseWidth: 0 };
 }
 
 function median(xs: number[]): number {

@@ -55,6 +55,8 @@ describe('baseline kinds', () => {
     click: Float32Array.of(1, 0, 1, 0, 0, 1),
     buy: Float32Array.of(1, 0, 0, 0, 0, 0),
     fields: [0, 1].map((f) => ({ ids: Int32Array.of(1, 2, 3, 4, 5, f), offsets: Int32Array.of(0, 1, 2, 3, 4, 5, 6), weights: null })),
+    dense: new Float32Array(0),
+    denseWidth: 0,
   };
   const grads = (over: Partial<ModelSpec>) => {
     const m = new EsmmModel(referenceKernels, spec(over), 8);

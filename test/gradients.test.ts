@@ -30,7 +30,7 @@ function tinyBatch(rng: Rng, n: number): Batch {
   };
   const click = Float32Array.from({ length: n }, (_, i) => (i % 2 === 0 ? 1 : 0));
   const buy = Float32Array.from({ length: n }, (_, i) => (i % 4 === 0 ? 1 : 0));
-  return { size: n, click, buy, fields: [single(5), list(6, false), list(4, true)] };
+  return { size: n, click, buy, fields: [single(5), list(6, false), list(4, true)], dense: new Float32Array(0), denseWidth: 0 };
 }
 
 function tinySpec(over: Partial<ModelSpec> = {}): ModelSpec {

@@ -27,6 +27,8 @@ function batch(): Batch {
       { ids: Int32Array.of(4, 9, 4), offsets: Int32Array.of(0, 1, 2, 3), weights: null },
       { ids: Int32Array.of(1, 2, 2, 7), offsets: Int32Array.of(0, 2, 2, 4), weights: null },
     ],
+    dense: new Float32Array(0),
+    denseWidth: 0,
   };
 }
 

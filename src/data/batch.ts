@@ -18,8 +18,11 @@ export interface Batch {
   click: Float32Array;
   /** Conversion label z ∈ {0,1} per row (z = 1 implies y = 1). The CTCVR label is click·buy = buy. */
   buy: Float32Array;
-  /** One entry per model feature, in the order of the feature specs. */
+  /** One entry per embedded feature (ids, lists, bucketised numbers), in config order. */
   fields: FieldBatch[];
+  /** Numbers fed to the network as they are: `size × denseWidth`, row-major, one column per numeric feature in config order. */
+  dense: Float32Array;
+  denseWidth: number;
 }
 
 /**
@@ -32,6 +35,8 @@ export function sliceBatch(b: Batch, start: number, end: number): Batch {
     click: b.click.subarray(start, end),
     buy: b.buy.subarray(start, end),
     fields: b.fields.map((f) => ({ ids: f.ids, offsets: f.offsets.subarray(start, end + 1), weights: f.weights })),
+    dense: b.dense.subarray(start * b.denseWidth, end * b.denseWidth),
+    denseWidth: b.denseWidth,
   };
 }
 
@@ -52,5 +57,8 @@ export function gatherBatch(b: Batch, index: ArrayLike<number>): Batch {
     }
     return { ids, offsets, weights };
   });
-  return { size: n, click, buy, fields };
+  const w = b.denseWidth;
+  const dense = new Float32Array(n * w);
+  if (w > 0) for (let i = 0; i < n; i++) dense.set(b.dense.subarray(index[i] * w, (index[i] + 1) * w), i * w);
+  return { size: n, click, buy, fields, dense, denseWidth: w };
 }

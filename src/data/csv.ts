@@ -19,6 +19,8 @@ export interface CsvOptions {
   maxRecordChars?: number;
   /** Bytes per read from disk. */
   chunkBytes?: number;
+  /** Column names of a file without a header row: every record is data and must have this many fields. */
+  columns?: string[];
 }
 
 export interface CsvRecord {
@@ -68,6 +70,7 @@ export class CsvParser {
     this.delimiter = d;
     this.delimiterCode = d.charCodeAt(0);
     this.maxRecordChars = opts.maxRecordChars ?? DEFAULT_MAX_RECORD_CHARS;
+    if (opts.columns) this.header = [...opts.columns];
   }
 
   /** Parse the records completed by `text`; append them to `out`. */

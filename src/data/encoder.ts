@@ -19,8 +19,8 @@ import { scanLabeledRows, type BadRowPolicy, type RowCounts } from './rows.js';
 
 /** One feature's table, as stored in a model manifest. `vocab[i]` is the value of row i + 1. */
 export type EncodedFeatureJSON =
-  | { name: string; column: string; type: 'id' | 'id_list'; separator: string; min_count: number; vocab: string[] }
-  | { name: string; column: string; type: 'id' | 'id_list'; separator: string; hash_buckets: number };
+  | { name: string; column: string; type: FeatureConfig['type']; separator: string; min_count: number; vocab: string[] }
+  | { name: string; column: string; type: FeatureConfig['type']; separator: string; hash_buckets: number };
 
 export interface EncoderJSON {
   format: 'esmm-encoder';
@@ -293,7 +293,7 @@ export class Encoder {
 
   /** An empty builder for batches of this encoder's features. */
   newBatchBuilder(initialRows?: number): BatchBuilder {
-    return new BatchBuilder(this.codecs.map((c) => !c.isList), initialRows);
+    return new BatchBuilder(this.codecs.map((c) => (c.isList ? 'list' : 'single')), 0, initialRows);
   }
 
   /** Fresh zeroed counters for encodeRow. */
