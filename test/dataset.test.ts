@@ -115,11 +115,11 @@ describe('loadDataset', () => {
     const path = tempCsv('click,buy,user\n1,0,u1\n');
     await assert.rejects(fitAndLoad(path, config(features)), (e: unknown) => {
       assert.ok(e instanceof EsmmError && !(e instanceof DataError));
-      assert.equal(e.message, `${path}: feature "tags": column "tags" is not in the header (columns: "click", "buy", "user")`);
+      assert.equal(e.message, `${path}: feature "tags": column "tags" is not in the file (columns: "click", "buy", "user")`);
       return true;
     });
     const noLabel = tempCsv('click,purchase,user,tags\n1,0,u1,a\n');
-    await assert.rejects(fitAndLoad(noLabel, config(features)), (e: unknown) => e instanceof EsmmError && e.message.includes('buy label (input.buy): column "buy" is not in the header'));
+    await assert.rejects(fitAndLoad(noLabel, config(features)), (e: unknown) => e instanceof EsmmError && e.message.includes('buy label (input.buy): column "buy" is not in the file'));
   });
 
   test('a needed column that appears twice in the header is an EsmmError', async () => {

@@ -139,13 +139,19 @@ describe('Encoder.fit (vocabulary)', () => {
 
 describe('Encoder (hash_buckets)', () => {
   test('row = 1 + fnv1a32(value) % buckets, 0 for missing; lists hash each element', async () => {
-    const enc = await Encoder.fit(config([{ name: 'user', hash_buckets: 1000 }, { name: 'tags', type: 'id_list', hash_buckets: 1000 }]), []);
+    const features = [{ name: 'user', hash_buckets: 1000 }, { name: 'tags', type: 'id_list', hash_buckets: 1000 }];
+    const enc = await Encoder.fit(config(features, { input: { click: 'click', buy: 'buy', null_values: [''] } }), []);
     assert.deepEqual(enc.tableSizes(), [1001, 1001]);
     assert.equal(enc.encodeValue(0, 'foobar'), 721);
     assert.equal(enc.encodeValue(0, ''), 0);
     const batch = enc.encodeRecords([{ user: 'NULL', tags: 'foobar|NULL' }]);
     assert.deepEqual([...batch.fields[0].ids], [677]);
     assert.deepEqual([...batch.fields[1].ids], [721, 677]);
+    // by default NULL is a null value: missing for a single id, dropped from a list
+    const byDefault = await Encoder.fit(config(features), []);
+    const b = byDefault.encodeRecords([{ user: 'NULL', tags: 'foobar|NULL' }]);
+    assert.deepEqual([...b.fields[0].ids], [0]);
+    assert.deepEqual([...b.fields[1].ids], [721]);
   });
 });
 
@@ -156,7 +162,11 @@ describe('Encoder JSON', () => {
   test('round-trips through JSON text and encodes identically', async () => {
     const enc = await Encoder.fit(cfg, [path]);
     const json = JSON.parse(JSON.stringify(enc.toJSON()));
-    assert.deepEqual(json.features[0], { name: 'user', column: 'user', type: 'id', separator: '|', min_count: 1, vocab: ['u1', 'u,2'] });
+    assert.deepEqual(json.features[0], {
+      name: 'user', column: 'user', type: 'id', separator: '|', kv_separator: ':',
+      table: { kind: 'vocab', min_count: 1, max_vocab: null, vocab: ['u1', 'u,2'] },
+    });
+    assert.deepEqual(json.features[2].table, { kind: 'hash', buckets: 50 });
     const back = Encoder.fromJSON(json, cfg);
     assert.deepEqual(back.tableSizes(), enc.tableSizes());
     const records = [{ user: 'u,2', tags: ['b', 'x'], item: 'i9' }, { user: 'nope', tags: '', item: null }];

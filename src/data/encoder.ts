@@ -1,124 +1,75 @@
 /**
- * Maps raw feature values (strings) to embedding rows, one table per feature. Row 0 of every table is the
- * reserved out-of-vocabulary / missing row.
+ * Maps raw feature values (strings, as every reader delivers them) to what the model takes: embedding rows
+ * for embedded features and normalised numbers for dense numeric ones. Row 0 of every table is the
+ * reserved out-of-vocabulary / missing row, so unseen ids at eval, predict and serve time never fail.
  *
- * - vocabulary features: values seen at least `min_count` times in the training files get rows 1..V,
- *   by descending count, ties by first appearance, so a fit of the same files is deterministic.
- * - `hash_buckets` features: row = 1 + fnv1a32(utf8(value)) % buckets (see hash.ts); no fitting needed.
+ * How a value becomes a row (see features.ts for each mapper):
+ * - vocabulary: values seen at least `min_count` times in the training files (at most `max_vocab`) get
+ *   rows 1..V by descending count, ties by first appearance, so a fit of the same files is deterministic;
+ * - `hash_buckets`: row = 1 + fnv1a32(utf8(value)) % buckets (see hash.ts); no fitting needed;
+ * - `num_buckets`: the value is an integer id in [0, num_buckets): row = 1 + id; anything else is OOV;
+ * - numeric with `boundaries`: row = 1 + the number of boundaries ≤ the value.
  *
- * `id` features take one value per row: an empty value is missing (row 0). `id_list` features split the
- * value at the separator and drop empty pieces, so an empty value is an empty bag (no ids).
+ * Shapes: `id` takes one value per row (missing → row 0); `id_list` splits at the separator and drops
+ * empty and null pieces, so a missing value is an empty bag; `weighted_id_list` pieces are `id:weight`
+ * (a piece without a weight weighs 1). A value listed in `input.null_values` is missing.
  */
-import { featureColumn, type Config, type FeatureConfig } from '../config.js';
+import { featureColumn, isDenseNumeric, type Config, type FeatureConfig } from '../config.js';
 import { EsmmError } from '../errors.js';
 import type { Batch } from './batch.js';
-import { BatchBuilder } from './batch-builder.js';
-import { hashBucketRow } from './hash.js';
-import { StringTable } from './string-table.js';
+import { BatchBuilder, type FieldShape } from './batch-builder.js';
+import {
+  BucketMapper, DenseNumeric, HashMapper, IdentityMapper, NumericStats, ValueCounts, VocabMapper,
+  INVALID, type IdMapper, type DenseNumericJSON, type MapperJSON,
+} from './features.js';
+import { expandPaths } from './paths.js';
+import { openEncoded } from './source.js';
 import { scanLabeledRows, type BadRowPolicy, type RowCounts } from './rows.js';
 
-/** One feature's table, as stored in a model manifest. `vocab[i]` is the value of row i + 1. */
-export type EncodedFeatureJSON =
-  | { name: string; column: string; type: FeatureConfig['type']; separator: string; min_count: number; vocab: string[] }
-  | { name: string; column: string; type: FeatureConfig['type']; separator: string; hash_buckets: number };
+/** One feature as stored in a model manifest. */
+export interface EncodedFeatureJSON {
+  name: string;
+  column: string;
+  type: FeatureConfig['type'];
+  separator: string;
+  kv_separator: string;
+  /** Embedded features: how values map to rows. */
+  table?: MapperJSON;
+  /** Dense numeric features: the normalisation fitted on the training files. */
+  numeric?: DenseNumericJSON;
+}
 
 export interface EncoderJSON {
   format: 'esmm-encoder';
-  version: 1;
+  version: 2;
   /** The hash of hash_buckets features: FNV-1a 32-bit over UTF-8. */
   hash: 'fnv1a32-utf8';
+  null_values: string[];
   features: EncodedFeatureJSON[];
 }
 
-/** Per-feature counters filled while encoding rows. */
+/** Per-feature counters filled while encoding rows (indexed by config feature). */
 export interface FeatureCounters {
   /** Non-empty values with no row of their own (mapped to row 0). */
   oov: Float64Array;
-  /** Empty values of `id` features (mapped to row 0). */
+  /** Missing values (empty or a null value) of single-valued features. */
   missing: Float64Array;
 }
 
 /** A raw value for serving: a string as it would appear in the CSV, a number, a list, or missing. */
-export type RawValue = string | number | string[] | null | undefined;
+export type RawValue = string | number | Array<string | number> | null | undefined;
 
-interface FeatureCodec {
+/** One config feature: where it reads, how it splits, and where its output goes. */
+interface Codec {
   readonly spec: FeatureConfig;
   readonly column: string;
-  readonly isList: boolean;
+  readonly shape: FieldShape;
   readonly separator: string;
-  /** Rows in the table, row 0 included. */
-  readonly tableSize: number;
-  /** Row of one non-empty value; 0 when it has none. */
-  row(value: string): number;
-  /** Start a lookup early (see StringTable.prefetch); finish it with rowPrefetched(value). */
-  prefetch(value: string): number;
-  rowPrefetched(value: string): number;
-  toJSON(): EncodedFeatureJSON;
-}
-
-class VocabCodec implements FeatureCodec {
-  readonly column: string;
-  readonly isList: boolean;
-  readonly separator: string;
-  readonly tableSize: number;
-  private readonly rows: StringTable;
-
-  constructor(readonly spec: FeatureConfig, readonly vocab: string[]) {
-    this.column = featureColumn(spec);
-    this.isList = spec.type === 'id_list';
-    this.separator = spec.separator;
-    this.tableSize = vocab.length + 1;
-    this.rows = StringTable.from(vocab);
-    if (this.rows.size !== vocab.length) throw new EsmmError(`encoder: feature "${spec.name}": vocabulary has duplicate values`);
-  }
-
-  row(value: string): number {
-    return this.rows.indexOf(value) + 1;
-  }
-
-  prefetch(value: string): number {
-    return this.rows.prefetch(value);
-  }
-
-  rowPrefetched(value: string): number {
-    return this.rows.indexOfPrefetched(value) + 1;
-  }
-
-  toJSON(): EncodedFeatureJSON {
-    const s = this.spec;
-    return { name: s.name, column: this.column, type: s.type, separator: s.separator, min_count: s.min_count, vocab: this.vocab };
-  }
-}
-
-class HashCodec implements FeatureCodec {
-  readonly column: string;
-  readonly isList: boolean;
-  readonly separator: string;
-  readonly tableSize: number;
-
-  constructor(readonly spec: FeatureConfig, readonly buckets: number) {
-    this.column = featureColumn(spec);
-    this.isList = spec.type === 'id_list';
-    this.separator = spec.separator;
-    this.tableSize = buckets + 1;
-  }
-
-  row(value: string): number {
-    return hashBucketRow(value, this.buckets);
-  }
-
-  prefetch(): number {
-    return 0;
-  }
-
-  rowPrefetched(value: string): number {
-    return hashBucketRow(value, this.buckets);
-  }
-
-  toJSON(): EncodedFeatureJSON {
-    const s = this.spec;
-    return { name: s.name, column: this.column, type: s.type, separator: s.separator, hash_buckets: this.buckets };
-  }
+  readonly kvSeparator: string;
+  /** Embedded features: the mapper and the field index in the batch; dense: the column in batch.dense. */
+  readonly mapper: IdMapper | null;
+  readonly dense: DenseNumeric | null;
+  readonly slot: number;
 }
 
 export interface FitOptions {
@@ -128,60 +79,101 @@ export interface FitOptions {
   maxRows?: number;
 }
 
+/** Sink for prefetched words, so the loads that warm the cache are not optimised away. */
+let prefetchSink = 0;
+
 export class Encoder {
   /** Row counts of the fitting pass (null when built from JSON or when no feature needed a pass). */
   fitStats: RowCounts | null = null;
+  /** Why the last encodeRow returned a feature index (the value was invalid). */
+  lastError = '';
+  private readonly nulls: NullTest;
+  private readonly embedded: Codec[];
+  private readonly denseWidth: number;
 
-  private constructor(private readonly codecs: FeatureCodec[]) {}
+  private constructor(private readonly codecs: Codec[], readonly nullValues: string[]) {
+    this.nulls = nullTest(nullValues);
+    this.embedded = codecs.filter((c) => c.mapper !== null);
+    this.denseWidth = codecs.length - this.embedded.length;
+  }
 
   /**
-   * Build the vocabularies from the training files (one pass over them, with the same row validation and
-   * bad-row policy as loadDataset). Hashed features need no pass; if every feature is hashed, no file is read.
+   * Fit on the training files: one pass over them (with the same row validation and bad-row policy as
+   * loading) counts vocabulary values and numeric statistics. Features that need neither (hashed,
+   * identity, bucketised, unnormalised numbers) need no pass; if none does, no file is read.
    */
   static async fit(cfg: Config, trainPaths: string[], opts: FitOptions = {}): Promise<Encoder> {
-    const vocabFeatures = cfg.features.flatMap((f, i) => (f.hash_buckets === undefined ? [i] : []));
-    const counted = vocabFeatures.length > 0 ? await countValues(cfg, vocabFeatures, trainPaths, opts) : null;
-    const codecs = cfg.features.map((f, i): FeatureCodec =>
-      f.hash_buckets !== undefined ? new HashCodec(f, f.hash_buckets) : new VocabCodec(f, counted!.counts.get(i)!.vocabulary(f.min_count)),
-    );
-    const encoder = new Encoder(codecs);
-    encoder.fitStats = counted?.stats ?? null;
+    // Files written by `esmm data convert` carry the encoder their rows were encoded with.
+    const files = expandPaths(trainPaths);
+    const encoded = files.length > 0 ? await openEncoded(files[0], cfg.input) : null;
+    if (encoded) {
+      encoded.close();
+      return Encoder.fromJSON(encoded.encoder, cfg);
+    }
+    const needsPass = cfg.features.map((f) => isVocabulary(f) || (isDenseNumeric(f) && (f.normalization === 'standard' || f.normalization === 'minmax')));
+    const fitted = needsPass.some(Boolean) ? await fitPass(cfg, needsPass, trainPaths, opts) : null;
+    let field = 0, column = 0;
+    const codecs = cfg.features.map((f, i): Codec => {
+      if (isDenseNumeric(f)) {
+        const stats = fitted?.numeric.get(i) ?? null;
+        return makeCodec(f, null, DenseNumeric.fit(f, stats), column++);
+      }
+      const counts = fitted?.counts.get(i);
+      return makeCodec(f, mapperFor(f, counts ? counts.vocabulary(f.min_count, f.max_vocab) : null), null, field++);
+    });
+    const encoder = new Encoder(codecs, cfg.input.null_values);
+    encoder.fitStats = fitted?.stats ?? null;
     return encoder;
   }
 
   /** Rebuild from toJSON() output; the config's features must match the saved ones. */
   static fromJSON(json: unknown, cfg: Config): Encoder {
     const j = json as Partial<EncoderJSON> | null;
-    if (!j || j.format !== 'esmm-encoder' || j.version !== 1 || !Array.isArray(j.features)) {
-      throw new EsmmError('encoder: not an esmm-encoder version 1 object');
+    if (!j || j.format !== 'esmm-encoder' || j.version !== 2 || !Array.isArray(j.features) || !Array.isArray(j.null_values)) {
+      throw new EsmmError('encoder: not an esmm-encoder version 2 object');
     }
     if (j.hash !== 'fnv1a32-utf8') throw new EsmmError(`encoder: unknown hash ${JSON.stringify(j.hash)}`);
     if (j.features.length !== cfg.features.length) {
       throw new EsmmError(`encoder: saved with ${j.features.length} features, the config has ${cfg.features.length}`);
     }
-    const codecs = cfg.features.map((f, i): FeatureCodec => {
+    let field = 0, column = 0;
+    const codecs = cfg.features.map((f, i): Codec => {
       const saved = j.features![i];
-      const mismatch = (what: string, savedValue: unknown, configValue: unknown) =>
-        new EsmmError(`encoder: feature ${i} ("${f.name}"): ${what} is ${JSON.stringify(savedValue)} in the saved encoder, ${JSON.stringify(configValue)} in the config`);
-      if (saved.name !== f.name) throw mismatch('name', saved.name, f.name);
-      if (saved.column !== featureColumn(f)) throw mismatch('column', saved.column, featureColumn(f));
-      if (saved.type !== f.type) throw mismatch('type', saved.type, f.type);
-      if (saved.separator !== f.separator) throw mismatch('separator', saved.separator, f.separator);
-      if ('hash_buckets' in saved) {
-        if (saved.hash_buckets !== f.hash_buckets) throw mismatch('hash_buckets', saved.hash_buckets, f.hash_buckets);
-        return new HashCodec(f, saved.hash_buckets);
+      const where = `encoder: feature ${i} ("${f.name}")`;
+      const check = (what: string, savedValue: unknown, configValue: unknown) => {
+        if (savedValue !== configValue) {
+          throw new EsmmError(`${where}: ${what} is ${JSON.stringify(savedValue)} in the saved encoder, ${JSON.stringify(configValue)} in the config`);
+        }
+      };
+      check('name', saved.name, f.name);
+      check('column', saved.column, featureColumn(f));
+      check('type', saved.type, f.type);
+      check('separator', saved.separator, f.separator);
+      check('kv_separator', saved.kv_separator, f.kv_separator);
+      if (isDenseNumeric(f)) {
+        if (!saved.numeric) throw new EsmmError(`${where}: no numeric settings saved`);
+        const dense = DenseNumeric.fromJSON(saved.numeric, where);
+        check('normalization', dense.normalization, f.normalization);
+        return makeCodec(f, null, dense, column++);
       }
-      if (f.hash_buckets !== undefined) throw mismatch('hash_buckets', undefined, f.hash_buckets);
-      if (!Array.isArray(saved.vocab) || !saved.vocab.every((v) => typeof v === 'string')) {
-        throw new EsmmError(`encoder: feature ${i} ("${f.name}"): vocab must be an array of strings`);
-      }
-      return new VocabCodec(f, saved.vocab);
+      if (!saved.table) throw new EsmmError(`${where}: no table saved`);
+      const mapper = mapperFromJSON(saved.table, where);
+      const expected = mapperFor(f, []);
+      check('table kind', mapper.kind, expected.kind);
+      if (mapper.kind !== 'vocab') check('table', JSON.stringify(mapper.toJSON()), JSON.stringify(expected.toJSON()));
+      return makeCodec(f, mapper, null, field++);
     });
-    return new Encoder(codecs);
+    return new Encoder(codecs, j.null_values.map(String));
   }
 
   toJSON(): EncoderJSON {
-    return { format: 'esmm-encoder', version: 1, hash: 'fnv1a32-utf8', features: this.codecs.map((c) => c.toJSON()) };
+    return {
+      format: 'esmm-encoder', version: 2, hash: 'fnv1a32-utf8', null_values: this.nullValues,
+      features: this.codecs.map((c) => ({
+        name: c.spec.name, column: c.column, type: c.spec.type, separator: c.separator, kv_separator: c.kvSeparator,
+        ...(c.mapper ? { table: c.mapper.toJSON() } : { numeric: c.dense!.toJSON() }),
+      })),
+    };
   }
 
   get numFeatures(): number {
@@ -192,98 +184,70 @@ export class Encoder {
     return this.codecs.map((c) => c.spec.name);
   }
 
-  /** Rows per feature table, the reserved row 0 included. */
+  /** The column each feature reads, in config order. */
+  columns(): string[] {
+    return this.codecs.map((c) => c.column);
+  }
+
+  /** Rows per feature table (the reserved row 0 included), one entry per config feature; 0 for dense numerics. */
   tableSizes(): number[] {
-    return this.codecs.map((c) => c.tableSize);
+    return this.codecs.map((c) => c.mapper?.tableSize ?? 0);
   }
 
-  /** The vocabulary of a feature (row i + 1 ↔ vocab[i]), or null for a hashed feature. */
+  /** The vocabulary of a feature (row i + 1 ↔ vocab[i]), or null when it has none. */
   vocabulary(featureIndex: number): readonly string[] | null {
-    const c = this.codec(featureIndex);
-    return c instanceof VocabCodec ? c.vocab : null;
+    const m = this.codec(featureIndex).mapper;
+    return m instanceof VocabMapper ? m.vocab : null;
   }
 
-  /** Row of one value (for a list feature: one element, not a joined list). Empty → 0 (missing). */
+  /** Row of one value (for a list feature: one element, not a joined list). Missing → 0. */
   encodeValue(featureIndex: number, raw: string): number {
-    return raw === '' ? 0 : this.codec(featureIndex).row(raw);
+    const c = this.codec(featureIndex);
+    if (!c.mapper) throw new EsmmError(`encoder: feature "${c.spec.name}" is numeric, it has no rows`);
+    return this.nulls(raw) ? 0 : Math.max(0, c.mapper.row(raw));
   }
 
   /**
-   * Hot path of dataset loading: push the ids of one CSV row (`fields`, with each feature's column index
-   * in `featureColumns`) into `builder`; the caller then ends the row.
+   * Hot path of reading: push one row's values (`fields`, with each feature's column index in
+   * `featureColumns`) into `builder`. Returns -1 when the row is good; otherwise the index of the feature
+   * whose value is invalid (the reason in lastError), and the caller discards the row.
    */
-  encodeRow(builder: BatchBuilder, fields: string[], featureColumns: Int32Array, counters: FeatureCounters): void {
+  encodeRow(builder: BatchBuilder, fields: string[], featureColumns: Int32Array, counters: FeatureCounters): number {
     const codecs = this.codecs;
-    const out = builder.fields;
     // Start every single-value lookup before finishing any, so their cache misses overlap.
     let touched = 0;
     for (let f = 0; f < codecs.length; f++) {
-      const codec = codecs[f];
-      if (codec.isList) continue;
-      const raw = fields[featureColumns[f]];
-      if (raw !== '') touched |= codec.prefetch(raw);
+      const c = codecs[f];
+      if (c.shape === 'single' && c.mapper !== null) touched |= c.mapper.prefetch(fields[featureColumns[f]]);
     }
     prefetchSink = touched;
     for (let f = 0; f < codecs.length; f++) {
-      const codec = codecs[f];
-      const raw = fields[featureColumns[f]];
-      const field = out[f];
-      if (!codec.isList) {
-        if (raw === '') {
-          counters.missing[f]++;
-          field.push(0);
-        } else {
-          const row = codec.rowPrefetched(raw);
-          if (row === 0) counters.oov[f]++;
-          field.push(row);
-        }
-      } else if (raw !== '') {
-        if (!raw.includes(codec.separator)) {
-          const row = codec.row(raw);
-          if (row === 0) counters.oov[f]++;
-          field.push(row);
-        } else {
-          for (const piece of raw.split(codec.separator)) {
-            if (piece === '') continue;
-            const row = codec.row(piece);
-            if (row === 0) counters.oov[f]++;
-            field.push(row);
-          }
-        }
-      }
+      if (!this.encodeInto(codecs[f], fields[featureColumns[f]], builder, counters, f, true)) return f;
     }
+    return -1;
   }
 
   /**
    * Encode rows given as objects keyed by column name (serving). A list feature takes an array or a
-   * separator-joined string; numbers become their String(); null/undefined/'' are missing. Labels are 0.
+   * separator-joined string; a numeric feature a number or a numeric string; null/undefined/'' and the
+   * null values are missing. Labels are 0. An invalid value is an EsmmError naming the record and feature.
    */
   encodeRecords(records: ArrayLike<Record<string, RawValue>>): Batch {
     const builder = this.newBatchBuilder(records.length);
-    const codecs = this.codecs;
+    const counters = this.newCounters();
     for (let r = 0; r < records.length; r++) {
       const record = records[r];
-      for (let f = 0; f < codecs.length; f++) {
-        const codec = codecs[f];
-        const field = builder.fields[f];
-        const raw = record[codec.column];
-        if (raw === null || raw === undefined || raw === '') {
-          if (!codec.isList) field.push(0);
-          continue;
-        }
-        if (Array.isArray(raw)) {
-          if (!codec.isList) throw new EsmmError(`record ${r}: feature "${codec.spec.name}" (column "${codec.column}") takes one value, got a list`);
-          for (const v of raw) {
-            const s = String(v);
-            if (s !== '') field.push(codec.row(s));
-          }
-          continue;
-        }
-        const s = typeof raw === 'string' ? raw : String(raw);
-        if (codec.isList) {
-          for (const piece of s.split(codec.separator)) if (piece !== '') field.push(codec.row(piece));
-        } else {
-          field.push(codec.row(s));
+      for (let f = 0; f < this.codecs.length; f++) {
+        const c = this.codecs[f];
+        const value = record[c.column];
+        let raw: string;
+        if (value === null || value === undefined) raw = '';
+        else if (Array.isArray(value)) {
+          if (c.shape === 'single') throw new EsmmError(`record ${r}: feature "${c.spec.name}" (column "${c.column}") takes one value, got a list`);
+          raw = value.map(String).join(c.separator);
+        } else raw = typeof value === 'string' ? value : String(value);
+        if (!this.encodeInto(c, raw, builder, counters, f, false)) {
+          throw new EsmmError(`record ${r}: feature "${c.spec.name}" (column "${c.column}"): ${this.lastError}`);
         }
       }
       builder.endRow(0, 0);
@@ -293,7 +257,7 @@ export class Encoder {
 
   /** An empty builder for batches of this encoder's features. */
   newBatchBuilder(initialRows?: number): BatchBuilder {
-    return new BatchBuilder(this.codecs.map((c) => (c.isList ? 'list' : 'single')), 0, initialRows);
+    return new BatchBuilder(this.embedded.map((c) => c.shape), this.denseWidth, initialRows);
   }
 
   /** Fresh zeroed counters for encodeRow. */
@@ -301,93 +265,174 @@ export class Encoder {
     return { oov: new Float64Array(this.codecs.length), missing: new Float64Array(this.codecs.length) };
   }
 
-  private codec(featureIndex: number): FeatureCodec {
+  /** Whether another encoder maps every value exactly as this one (same JSON). */
+  sameAs(json: unknown): boolean {
+    return JSON.stringify(json) === JSON.stringify(this.toJSON());
+  }
+
+  /** One value into its field or dense column; false (reason in lastError) when it is invalid. */
+  private encodeInto(c: Codec, raw: string, builder: BatchBuilder, counters: FeatureCounters, f: number, prefetched: boolean): boolean {
+    const missing = this.nulls(raw);
+    if (c.dense !== null) {
+      const v = missing ? c.dense.missingValue : c.dense.encode(raw);
+      if (Number.isNaN(v)) {
+        this.lastError = `not a number: ${JSON.stringify(raw)}`;
+        return false;
+      }
+      if (missing) counters.missing[f]++;
+      builder.setDense(c.slot, v);
+      return true;
+    }
+    const mapper = c.mapper!;
+    const field = builder.fields[c.slot];
+    if (c.shape === 'single') {
+      if (missing) {
+        counters.missing[f]++;
+        field.push(0);
+        return true;
+      }
+      const row = prefetched ? mapper.rowPrefetched(raw) : mapper.row(raw);
+      if (row === INVALID) return this.invalid(mapper, raw);
+      if (row === 0) counters.oov[f]++;
+      field.push(row);
+      return true;
+    }
+    if (missing) return true;
+    const pieces = raw.includes(c.separator) ? raw.split(c.separator) : [raw];
+    for (let p = 0; p < pieces.length; p++) {
+      let id = pieces[p];
+      let weight = 1;
+      if (c.shape === 'weighted') {
+        const at = id.lastIndexOf(c.kvSeparator);
+        if (at >= 0) {
+          const w = id.slice(at + c.kvSeparator.length);
+          weight = w === '' ? NaN : Number(w);
+          if (!Number.isFinite(weight)) {
+            this.lastError = `weight of ${JSON.stringify(pieces[p])} is not a number`;
+            return false;
+          }
+          id = id.slice(0, at);
+        }
+      }
+      if (this.nulls(id)) continue;
+      const row = mapper.row(id);
+      if (row === INVALID) return this.invalid(mapper, id);
+      if (row === 0) counters.oov[f]++;
+      if (c.shape === 'weighted') field.pushWeighted(row, weight);
+      else field.push(row);
+    }
+    return true;
+  }
+
+  private invalid(mapper: IdMapper, raw: string): false {
+    this.lastError = mapper.kind === 'buckets' ? `not a number: ${JSON.stringify(raw)}` : `invalid value ${JSON.stringify(raw)}`;
+    return false;
+  }
+
+  private codec(featureIndex: number): Codec {
     const c = this.codecs[featureIndex];
     if (c === undefined) throw new EsmmError(`encoder: no feature ${featureIndex} (it has ${this.codecs.length})`);
     return c;
   }
 }
 
-/** Sink for prefetched words, so the loads that warm the cache are not optimised away. */
-let prefetchSink = 0;
+function makeCodec(spec: FeatureConfig, mapper: IdMapper | null, dense: DenseNumeric | null, slot: number): Codec {
+  const shape: FieldShape = spec.type === 'id_list' ? 'list' : spec.type === 'weighted_id_list' ? 'weighted' : 'single';
+  return { spec, column: featureColumn(spec), shape, separator: spec.separator, kvSeparator: spec.kv_separator, mapper, dense, slot };
+}
 
-/** One pass over the training files counting the values of the given (vocabulary) features. */
-async function countValues(cfg: Config, featureIndexes: number[], trainPaths: string[], opts: FitOptions) {
-  const counts = new Map(featureIndexes.map((i) => [i, new ValueCounts()]));
-  const tables = featureIndexes.map((i) => counts.get(i)!);
-  const lists = featureIndexes.map((i) => cfg.features[i].type === 'id_list');
-  const separators = featureIndexes.map((i) => cfg.features[i].separator);
+/** Whether a feature's rows come from a vocabulary fitted on the training files. */
+function isVocabulary(f: FeatureConfig): boolean {
+  return f.type !== 'numeric' && f.hash_buckets === undefined && f.num_buckets === undefined;
+}
+
+/** The mapper of an embedded feature; `vocab` is used only by vocabulary features. */
+function mapperFor(f: FeatureConfig, vocab: string[] | null): IdMapper {
+  if (f.type === 'numeric') return new BucketMapper(f.boundaries!);
+  if (f.hash_buckets !== undefined) return new HashMapper(f.hash_buckets);
+  if (f.num_buckets !== undefined) return new IdentityMapper(f.num_buckets);
+  return new VocabMapper(vocab ?? [], f.min_count, f.max_vocab);
+}
+
+function mapperFromJSON(j: MapperJSON, where: string): IdMapper {
+  switch (j?.kind) {
+    case 'vocab': {
+      if (!Array.isArray(j.vocab) || !j.vocab.every((v) => typeof v === 'string')) throw new EsmmError(`${where}: vocab must be an array of strings`);
+      return new VocabMapper(j.vocab, j.min_count, j.max_vocab ?? undefined);
+    }
+    case 'hash': return new HashMapper(j.buckets);
+    case 'identity': return new IdentityMapper(j.num_buckets);
+    case 'buckets': return new BucketMapper(j.boundaries);
+    default: throw new EsmmError(`${where}: unknown table ${JSON.stringify(j)}`);
+  }
+}
+
+type NullTest = (raw: string) => boolean;
+
+/** A fast "is this value missing" test: '' always; the configured null values by length first. */
+function nullTest(values: string[]): NullTest {
+  const others = new Set(values.filter((v) => v !== ''));
+  if (others.size === 0) return (raw) => raw === '';
+  let maxLength = 0;
+  for (const v of others) maxLength = Math.max(maxLength, v.length);
+  return (raw) => raw === '' || (raw.length <= maxLength && others.has(raw));
+}
+
+/** The fitting pass: value counts of vocabulary features, statistics of normalised numeric features. */
+async function fitPass(cfg: Config, needsPass: boolean[], trainPaths: string[], opts: FitOptions) {
+  const counts = new Map<number, ValueCounts>();
+  const numeric = new Map<number, NumericStats>();
+  const isNull = nullTest(cfg.input.null_values);
+  type Counter = (raw: string) => void;
+  const counters: Counter[] = [];
+  const prefetchers: Array<((raw: string) => number) | null> = [];
+  const indexes: number[] = [];
+  cfg.features.forEach((f, i) => {
+    if (!needsPass[i]) return;
+    indexes.push(i);
+    if (isDenseNumeric(f)) {
+      const stats = new NumericStats(f);
+      numeric.set(i, stats);
+      counters.push((raw) => { if (!isNull(raw)) stats.add(raw); });
+      prefetchers.push(null);
+      return;
+    }
+    const table = new ValueCounts();
+    counts.set(i, table);
+    if (f.type === 'id') {
+      counters.push((raw) => { if (!isNull(raw)) table.countPrefetched(raw); });
+      prefetchers.push((raw) => table.prefetch(raw));
+      return;
+    }
+    const sep = f.separator, kv = f.type === 'weighted_id_list' ? f.kv_separator : null;
+    counters.push((raw) => {
+      if (isNull(raw)) return;
+      const pieces = raw.includes(sep) ? raw.split(sep) : [raw];
+      for (let piece of pieces) {
+        if (kv !== null) {
+          const at = piece.lastIndexOf(kv);
+          if (at >= 0) piece = piece.slice(0, at);
+        }
+        if (!isNull(piece)) table.count(piece);
+      }
+    });
+    prefetchers.push(null);
+  });
   const scan = { onBadRow: opts.onBadRow ?? cfg.train.on_bad_row, maxRows: opts.maxRows };
   const stats = await scanLabeledRows(trainPaths, cfg, scan, (_path, featureColumns) => {
-    const columns = featureIndexes.map((i) => featureColumns[i]);
+    const columns = indexes.map((i) => featureColumns[i]);
     return (fields) => {
       // Start the single-value lookups first so their cache misses overlap (see StringTable.prefetch).
       let touched = 0;
       for (let k = 0; k < columns.length; k++) {
-        const raw = fields[columns[k]];
-        if (!lists[k] && raw !== '') touched |= tables[k].prefetch(raw);
+        const pre = prefetchers[k];
+        if (pre !== null) touched |= pre(fields[columns[k]]);
       }
       prefetchSink = touched;
-      for (let k = 0; k < columns.length; k++) {
-        const raw = fields[columns[k]];
-        if (raw === '') continue;
-        if (!lists[k]) tables[k].countPrefetched(raw);
-        else if (!raw.includes(separators[k])) tables[k].count(raw);
-        else for (const piece of raw.split(separators[k])) if (piece !== '') tables[k].count(piece);
-      }
+      for (let k = 0; k < columns.length; k++) counters[k](fields[columns[k]]);
+      return null;
     };
   });
-  return { counts, stats };
+  return { counts, numeric, stats };
 }
 
-/** Occurrences per distinct value, for building a vocabulary. */
-class ValueCounts {
-  private readonly table = new StringTable();
-  private counts = new Float64Array(1024);
-
-  count(value: string): void {
-    this.increment(this.table.add(value));
-  }
-
-  prefetch(value: string): number {
-    return this.table.prefetch(value);
-  }
-
-  countPrefetched(value: string): void {
-    this.increment(this.table.addPrefetched(value));
-  }
-
-  private increment(i: number): void {
-    if (i === this.counts.length) {
-      const grown = new Float64Array(i * 2);
-      grown.set(this.counts);
-      this.counts = grown;
-    }
-    this.counts[i]++;
-  }
-
-  /**
-   * Values seen at least minCount times, by descending count, ties in order of first appearance (so the
-   * same files in the same order always give the same vocabulary).
-   */
-  vocabulary(minCount: number): string[] {
-    const keys = this.table.keys, counts = this.counts, n = keys.length;
-    let kept = 0, maxCount = 0;
-    for (let i = 0; i < n; i++) {
-      if (counts[i] < minCount) continue;
-      kept++;
-      if (counts[i] > maxCount) maxCount = counts[i];
-    }
-    if ((maxCount + 1) * n <= Number.MAX_SAFE_INTEGER) {
-      // One numeric key per value, sorted natively: far faster than a comparator over millions of values.
-      const order = new Float64Array(kept);
-      for (let i = 0, k = 0; i < n; i++) if (counts[i] >= minCount) order[k++] = (maxCount - counts[i]) * n + i;
-      order.sort();
-      return Array.from(order, (key) => keys[key % n]);
-    }
-    const order: number[] = [];
-    for (let i = 0; i < n; i++) if (counts[i] >= minCount) order.push(i);
-    order.sort((a, b) => counts[b] - counts[a] || a - b);
-    return order.map((i) => keys[i]);
-  }
-}

@@ -9,7 +9,6 @@ import { readTruth } from '../data/truth.js';
 import { entireSpaceMetrics, type EntireSpaceMetrics, type GroundTruth } from '../metrics/entire-space.js';
 import type { EsmmMetrics } from '../metrics/esmm-metrics.js';
 import type { ModelKind } from '../model/esmm.js';
-import { predictAll } from './evaluate.js';
 import type { ProgressSink } from './progress.js';
 import { train } from './trainer.js';
 
@@ -42,11 +41,12 @@ export async function compareModels(opts: CompareOptions): Promise<CompareRun[]>
       opts.progress.log(`— ${kind}, seed ${seed}`);
       const config: Config = { ...opts.config, model: { ...opts.config.model, kind }, train: { ...opts.config.train, seed } };
       const s = await train({ config, trainPaths: opts.trainPaths, evalPaths: opts.evalPaths, outDir: join(opts.outDir, `${kind}-seed${seed}`), progress: opts.progress });
-      if (!s.final || !s.evalData) throw new Error('compare needs evaluation data');
+      if (!s.final || !s.evalScores) throw new Error('compare needs evaluation data');
       let metrics: CompareRun['metrics'] = s.final;
       if (truth) {
-        if (truth.pcvr.length !== s.evalData.size) throw new Error(`${opts.truthPath}: ${truth.pcvr.length} truth rows for ${s.evalData.size} evaluation rows`);
-        metrics = { ...metrics, ...entireSpaceMetrics(predictAll(s.model, s.evalData).pcvr, truth) };
+        const rows = s.evalScores.pcvr.length;
+        if (truth.pcvr.length !== rows) throw new Error(`${opts.truthPath}: ${truth.pcvr.length} truth rows for ${rows} evaluation rows`);
+        metrics = { ...metrics, ...entireSpaceMetrics(s.evalScores.pcvr, truth) };
       }
       runs.push({ kind, seed, seconds: s.seconds, samplesPerSecond: s.samplesPerSecond, metrics });
     }

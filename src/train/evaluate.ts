@@ -1,4 +1,4 @@
-/** Scoring a whole data set with the model's forward, and the ESMM metrics on it. */
+/** Scoring data with the model's forward (in memory or streamed chunk by chunk), and the ESMM metrics. */
 import type { Batch } from '../data/batch.js';
 import { evaluatePredictions, type EsmmMetrics } from '../metrics/esmm-metrics.js';
 import type { EsmmModel } from '../model/esmm.js';
@@ -6,6 +6,12 @@ import type { EsmmModel } from '../model/esmm.js';
 export interface Predictions {
   pctr: Float32Array;
   pcvr: Float32Array;
+}
+
+/** Predictions with the labels of the same rows. */
+export interface ScoredRows extends Predictions {
+  click: Float32Array;
+  buy: Float32Array;
 }
 
 /** pCTR and pCVR of every row, in row order (pCTCVR is their product). */
@@ -18,4 +24,27 @@ export function predictAll(model: EsmmModel, data: Batch): Predictions {
 export function evaluateModel(model: EsmmModel, data: Batch): EsmmMetrics {
   const { pctr, pcvr } = predictAll(model, data);
   return evaluatePredictions(pctr, pcvr, data.click, data.buy);
+}
+
+/** Scores and labels of every row of a stream of chunks, in order; memory is 16 bytes a row. */
+export async function scoreChunks(model: EsmmModel, chunks: AsyncIterable<Batch>): Promise<ScoredRows> {
+  let cap = 1 << 16, n = 0;
+  let out: ScoredRows = { pctr: new Float32Array(cap), pcvr: new Float32Array(cap), click: new Float32Array(cap), buy: new Float32Array(cap) };
+  for await (const b of chunks) {
+    if (n + b.size > cap) {
+      while (n + b.size > cap) cap *= 2;
+      const grown: ScoredRows = { pctr: new Float32Array(cap), pcvr: new Float32Array(cap), click: new Float32Array(cap), buy: new Float32Array(cap) };
+      for (const k of ['pctr', 'pcvr', 'click', 'buy'] as const) grown[k].set(out[k].subarray(0, n));
+      out = grown;
+    }
+    model.predict(b, out.pctr, out.pcvr, n);
+    out.click.set(b.click, n);
+    out.buy.set(b.buy, n);
+    n += b.size;
+  }
+  return { pctr: out.pctr.slice(0, n), pcvr: out.pcvr.slice(0, n), click: out.click.slice(0, n), buy: out.buy.slice(0, n) };
+}
+
+export function metricsOf(s: ScoredRows): EsmmMetrics {
+  return evaluatePredictions(s.pctr, s.pcvr, s.click, s.buy);
 }

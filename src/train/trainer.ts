@@ -3,8 +3,8 @@
  * held-out file after each epoch and `resume` from the latest checkpoint.
  */
 import type { Config } from '../config.js';
-import { gatherBatch, type Batch } from '../data/batch.js';
-import { loadDataset, type ReadStats } from '../data/dataset.js';
+import type { Batch } from '../data/batch.js';
+import { readAll, readEncodedChunks, shuffledBatches, type ReadStats } from '../data/pipeline.js';
 import { Encoder } from '../data/encoder.js';
 import { createKernels } from '../engine/backend.js';
 import type { Kernels } from '../engine/kernels.js';
@@ -17,7 +17,8 @@ import { modelSpecFromConfig } from '../model/spec.js';
 import { Optimizer } from '../optim/optimizer.js';
 import { fmt } from '../util/format.js';
 import { Rng } from '../util/rng.js';
-import { evaluateModel } from './evaluate.js';
+import { learningRateAt } from '../optim/schedule.js';
+import { metricsOf, scoreChunks, type ScoredRows } from './evaluate.js';
 import type { ProgressSink } from './progress.js';
 
 export interface TrainOptions {
@@ -47,8 +48,8 @@ export interface TrainSummary {
   model: EsmmModel;
   encoder: Encoder;
   config: Config;
-  /** The encoded evaluation rows (null without --eval). */
-  evalData: Batch | null;
+  /** The last evaluation's scores and labels, in eval-file order (null without --eval). */
+  evalScores: ScoredRows | null;
 }
 
 /** Everything the loop needs, either fresh or restored from a checkpoint. */
@@ -61,6 +62,8 @@ interface Session {
   shuffleRng: Rng;
   dropoutRng: Rng;
   history: EpochRecord[];
+  /** The base learning rates the schedule scales. */
+  learningRates: { dense: number; embedding: number };
 }
 
 export async function train(opts: TrainOptions): Promise<TrainSummary> {
@@ -68,46 +71,73 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   const session = opts.resume ? await resumeSession(opts) : null;
   const s = session ?? (await freshSession(opts));
   const { config, kernels, encoder, model, optimizer } = s;
-  const onBadRow = config.train.on_bad_row;
-  const epochs = opts.epochs ?? config.train.epochs;
+  const t = config.train;
+  const onBadRow = t.on_bad_row;
+  const epochs = opts.epochs ?? t.epochs;
+  const maxSteps = t.max_steps ?? Infinity;
 
-  const { data: trainData, stats: trainStats } = await loadDataset(opts.trainPaths, config, encoder, { onBadRow });
-  if (trainData.size === 0) throw new EsmmError(`${opts.trainPaths.join(', ')}: no usable training rows`);
-  const evalSet = opts.evalPaths.length > 0 ? await loadDataset(opts.evalPaths, config, encoder, { onBadRow }) : null;
-  reportRead(opts.progress, 'train', trainStats);
-  if (evalSet) reportRead(opts.progress, 'eval', evalSet.stats);
+  const readTrain = () => readEncodedChunks(opts.trainPaths, config, encoder, { onBadRow });
+  const readEval = () => readEncodedChunks(opts.evalPaths, config, encoder, { onBadRow });
+  // With `cache`, both sets are read once and kept; otherwise every epoch streams the files again.
+  const cachedTrain = t.cache ? await readAll(readTrain(), encoder) : null;
+  const cachedEval = t.cache && opts.evalPaths.length > 0 ? await readAll(readEval(), encoder) : null;
+  if (cachedTrain) reportRead(opts.progress, 'train', cachedTrain.stats);
+  if (cachedEval) reportRead(opts.progress, 'eval', cachedEval.stats);
+  let trainStats: ReadStats | null = cachedTrain?.stats ?? null;
+  let evalStats: ReadStats | null = cachedEval?.stats ?? null;
+  let evalScores: ScoredRows | null = null;
+  let expectedRows = cachedTrain?.data.size ?? encoder.fitStats?.rowsUsed ?? 0;
 
-  const batchSize = config.train.batch_size;
-  const order = Int32Array.from({ length: trainData.size }, (_, i) => i);
   let trainedSamples = 0, trainSeconds = 0;
-  for (let epoch = s.history.length + 1; epoch <= epochs; epoch++) {
+  for (let epoch = s.history.length + 1; epoch <= epochs && optimizer.step < maxSteps; epoch++) {
     const epochStart = performance.now();
-    order.forEach((_, i) => { order[i] = i; });
-    if (config.train.shuffle) s.shuffleRng.shuffle(order);
-    opts.progress.start(`epoch ${epoch}/${epochs}`, trainData.size);
+    const stream = cachedTrain ? null : readTrain();
+    const chunks = cachedTrain ? single(cachedTrain.data) : stream!.chunks;
+    const bufferRows = cachedTrain ? Infinity : t.shuffle_buffer;
+    opts.progress.start(`epoch ${epoch}/${epochs}`, expectedRows);
     let lossSum = 0, lossRows = 0;
-    for (let start = 0; start < trainData.size; start += batchSize) {
-      const batch = gatherBatch(trainData, order.subarray(start, Math.min(trainData.size, start + batchSize)));
+    for await (const batch of shuffledBatches(chunks, encoder, t.batch_size, bufferRows, t.shuffle ? s.shuffleRng : null)) {
+      const factor = learningRateAt(1, t.lr_schedule, optimizer.step);
+      optimizer.learningRate = s.learningRates.dense * factor;
+      optimizer.embeddingLearningRate = s.learningRates.embedding * factor;
       const loss = model.trainStep(batch, s.dropoutRng);
-      if (!Number.isFinite(loss.objective)) throw new EsmmError(`epoch ${epoch}: the loss became ${loss.objective} at row ${start}; lower the learning rate`);
+      if (!Number.isFinite(loss.objective)) throw new EsmmError(`epoch ${epoch}: the loss became ${loss.objective} at step ${optimizer.step + 1}; lower the learning rate`);
       optimizer.apply();
       lossSum += loss.objective * batch.size;
       lossRows += batch.size;
-      opts.progress.update(start + batch.size, lossSum / lossRows);
+      opts.progress.update(lossRows, lossSum / lossRows);
+      if (optimizer.step >= maxSteps) break;
     }
     opts.progress.stop();
-    trainedSamples += trainData.size;
+    if (lossRows === 0) throw new EsmmError(`${opts.trainPaths.join(', ')}: no usable training rows`);
+    if (stream && !trainStats) {
+      trainStats = stream.stats;
+      reportRead(opts.progress, 'train', stream.stats);
+    }
+    expectedRows = lossRows;
+    trainedSamples += lossRows;
     trainSeconds += (performance.now() - epochStart) / 1000;
-    const metrics = evalSet ? evaluateModel(model, evalSet.data) : null;
-    const record: EpochRecord = { epoch, train_loss: lossSum / lossRows, steps: optimizer.step, eval: metrics };
+    let metrics: EsmmMetrics | null = null;
+    if (opts.evalPaths.length > 0) {
+      const evalStream = cachedEval ? null : readEval();
+      evalScores = await scoreChunks(model, cachedEval ? single(cachedEval.data) : evalStream!.chunks);
+      if (evalStream && !evalStats) {
+        evalStats = evalStream.stats;
+        reportRead(opts.progress, 'eval', evalStream.stats);
+      }
+      metrics = metricsOf(evalScores);
+    }
+    const partial = optimizer.step >= maxSteps && !(trainStats && lossRows >= trainStats.rowsUsed);
+    const record: EpochRecord = { epoch, train_loss: lossSum / lossRows, steps: optimizer.step, eval: metrics, ...(partial ? { rows: lossRows } : {}) };
     s.history.push(record);
-    opts.progress.log(formatEpoch(record, (performance.now() - epochStart) / 1000));
+    opts.progress.log(formatEpoch(record, (performance.now() - epochStart) / 1000) + (partial ? ` (stopped at max_steps ${maxSteps})` : ''));
     await saveCheckpoint(opts.outDir, {
       config, encoder, model, optimizer,
-      training: trainingRecord(s.history, trainStats),
+      training: trainingRecord(s.history, trainStats!),
       state: { epoch, shuffle_rng: s.shuffleRng.state(), dropout_rng: s.dropoutRng.state(), step: optimizer.step },
     });
   }
+  if (!trainStats) throw new EsmmError(`${opts.outDir}: nothing to train: the checkpoint already has ${s.history.length} epochs (${optimizer.step} steps)`);
   const training = trainingRecord(s.history, trainStats);
   await saveModel(opts.outDir, { config, encoder, model, training });
   return {
@@ -115,15 +145,19 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
     backend: kernels.name,
     epochs: s.history,
     trainStats,
-    evalStats: evalSet?.stats ?? null,
+    evalStats,
     seconds: (performance.now() - t0) / 1000,
     samplesPerSecond: trainSeconds > 0 ? trainedSamples / trainSeconds : 0,
     final: s.history.at(-1)?.eval ?? null,
     model,
     encoder,
     config,
-    evalData: evalSet?.data ?? null,
+    evalScores,
   };
+}
+
+async function* single(b: Batch): AsyncGenerator<Batch> {
+  yield b;
 }
 
 async function freshSession(opts: TrainOptions): Promise<Session> {
@@ -134,7 +168,7 @@ async function freshSession(opts: TrainOptions): Promise<Session> {
   const model = new EsmmModel(kernels, modelSpecFromConfig(config, encoder.tableSizes()), maxBatchFor(config));
   model.init(root.fork());
   const optimizer = createOptimizer(kernels, model, config);
-  return { config, kernels, encoder, model, optimizer, shuffleRng: root.fork(), dropoutRng: root.fork(), history: [] };
+  return { config, kernels, encoder, model, optimizer, shuffleRng: root.fork(), dropoutRng: root.fork(), history: [], learningRates: baseRates(optimizer) };
 }
 
 async function resumeSession(opts: TrainOptions): Promise<Session | null> {
@@ -152,6 +186,7 @@ async function resumeSession(opts: TrainOptions): Promise<Session | null> {
     config: ck.config, kernels: ck.kernels, encoder: ck.encoder, model: ck.model, optimizer: ck.optimizer,
     shuffleRng: Rng.fromState(ck.state.shuffle_rng), dropoutRng: Rng.fromState(ck.state.dropout_rng),
     history: ck.training.history,
+    learningRates: baseRates(ck.optimizer),
   };
 }
 
@@ -164,6 +199,10 @@ export function createOptimizer(kernels: Kernels, model: EsmmModel, config: Conf
     l2Tower: config.model.l2_tower,
     l2Embedding: config.model.l2_embedding,
   });
+}
+
+function baseRates(o: Optimizer) {
+  return { dense: o.opts.learningRate, embedding: o.opts.embeddingLearningRate };
 }
 
 function maxBatchFor(config: Config): number {
@@ -185,7 +224,8 @@ function formatEpoch(r: EpochRecord, seconds: number): string {
 function reportRead(progress: ProgressSink, what: string, st: ReadStats): void {
   const dropped = st.droppedClick0Buy1 > 0 ? `, ${st.droppedClick0Buy1} dropped (click=0, buy=1)` : '';
   const skipped = st.skippedBadRows > 0 ? `, ${st.skippedBadRows} malformed rows skipped` : '';
-  progress.log(`${what}: ${st.rowsUsed} rows used of ${st.rowsRead} read${dropped}${skipped}`);
-  for (const m of st.badRowExamples ?? []) progress.log(`  skipped: ${m}`);
+  progress.log(`${what}: ${st.rowsUsed} rows used of ${st.rowsRead} read from ${st.files.length} file(s)${dropped}${skipped}`);
+  for (const [reason, n] of Object.entries(st.skippedByReason)) progress.log(`  skipped ${n}: ${reason}`);
+  for (const m of st.badRowExamples) progress.log(`  e.g. ${m}`);
 }
 
