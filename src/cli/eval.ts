@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { loadDataset } from '../data/dataset.js';
+import { readEncodedChunks } from '../data/pipeline.js';
 import { createKernels } from '../engine/backend.js';
 import { loadModel } from '../io/model-dir.js';
 import type { EsmmMetrics } from '../metrics/esmm-metrics.js';
-import { evaluateModel } from '../train/evaluate.js';
+import { metricsOf, scoreChunks } from '../train/evaluate.js';
 import { fmt } from '../util/format.js';
 import { backendOption, oneOf, printJson } from './options.js';
 
@@ -19,14 +19,14 @@ export function registerEval(program: Command): void {
   program.command('eval')
     .description('evaluate a model: CTR AUC (all rows), CVR AUC (clicked rows), CTCVR AUC (all rows) and log losses')
     .requiredOption('--model <dir>', 'model directory written by `esmm train`')
-    .requiredOption('--data <paths...>', 'labelled CSV file(s)')
+    .requiredOption('--data <paths...>', 'labelled data file(s) or glob(s), in the model\'s input format')
     .option('--on-bad-row <policy>', 'error | skip (default: the model config\'s train.on_bad_row)', oneOf('--on-bad-row', ['error', 'skip'] as const))
     .option('--backend <name>', 'auto | wasm | reference', backendOption, 'auto')
     .option('--json', 'print one JSON object')
     .action(async (flags: EvalFlags) => {
       const loaded = await loadModel(flags.model, await createKernels(flags.backend));
-      const { data, stats } = await loadDataset(flags.data, loaded.config, loaded.encoder, { onBadRow: flags.onBadRow });
-      const m = evaluateModel(loaded.model, data);
+      const { chunks, stats } = readEncodedChunks(flags.data, loaded.config, loaded.encoder, { onBadRow: flags.onBadRow });
+      const m = metricsOf(await scoreChunks(loaded.model, chunks));
       const read = { rows_read: stats.rowsRead, dropped_click0_buy1: stats.droppedClick0Buy1, skipped_bad_rows: stats.skippedBadRows };
       if (flags.json) printJson({ ...m, ...read });
       else process.stdout.write(formatMetrics(m, read));

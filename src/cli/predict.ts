@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
-import { loadUnlabeled } from '../data/dataset.js';
+import { readEncodedChunks } from '../data/pipeline.js';
 import { createKernels } from '../engine/backend.js';
+import { AtomicFileWriter } from '../io/atomic.js';
 import { loadModel } from '../io/model-dir.js';
-import { writeFileAtomic } from '../io/atomic.js';
-import { predictAll } from '../train/evaluate.js';
 import { backendOption } from './options.js';
 
 interface PredictFlags {
@@ -20,18 +19,33 @@ export function formatScore(x: number): string {
 
 export function registerPredict(program: Command): void {
   program.command('predict')
-    .description('score every row of CSV file(s): writes pctr,pcvr,pctcvr, one line per input row in input order')
+    .description('score every row of the data file(s): writes pctr,pcvr,pctcvr, one line per input row in input order')
     .requiredOption('--model <dir>', 'model directory written by `esmm train`')
-    .requiredOption('--data <paths...>', 'CSV file(s) with the model\'s feature columns (label columns optional)')
-    .requiredOption('--out <file>', 'CSV file to write')
+    .requiredOption('--data <paths...>', 'file(s) or glob(s) in the model\'s input format with its feature columns (label columns optional)')
+    .requiredOption('--out <file>', 'CSV file to write (atomically: complete or not at all)')
     .option('--backend <name>', 'auto | wasm | reference', backendOption, 'auto')
     .action(async (flags: PredictFlags) => {
-      const loaded = await loadModel(flags.model, await createKernels(flags.backend));
-      const { data } = await loadUnlabeled(flags.data, loaded.config, loaded.encoder);
-      const { pctr, pcvr } = predictAll(loaded.model, data);
-      const lines = ['pctr,pcvr,pctcvr'];
-      for (let i = 0; i < data.size; i++) lines.push(`${formatScore(pctr[i])},${formatScore(pcvr[i])},${formatScore(pctr[i] * pcvr[i])}`);
-      await writeFileAtomic(flags.out, `${lines.join('\n')}\n`);
-      process.stderr.write(`wrote ${data.size} predictions to ${flags.out}\n`);
+      const { model, config, encoder } = await loadModel(flags.model, await createKernels(flags.backend));
+      // A malformed row is always an error here: skipping it would misalign the output with the input.
+      const { chunks } = readEncodedChunks(flags.data, config, encoder, { onBadRow: 'error', labels: 'ignore' });
+      const out = new AtomicFileWriter(flags.out);
+      let rows = 0;
+      try {
+        out.write('pctr,pcvr,pctcvr\n');
+        let pctr = new Float32Array(0), pcvr = new Float32Array(0);
+        for await (const b of chunks) {
+          if (pctr.length < b.size) { pctr = new Float32Array(b.size); pcvr = new Float32Array(b.size); }
+          model.predict(b, pctr, pcvr);
+          let text = '';
+          for (let i = 0; i < b.size; i++) text += `${formatScore(pctr[i])},${formatScore(pcvr[i])},${formatScore(pctr[i] * pcvr[i])}\n`;
+          out.write(text);
+          rows += b.size;
+        }
+        out.commit();
+      } catch (e) {
+        out.abort();
+        throw e;
+      }
+      process.stderr.write(`wrote ${rows} predictions to ${flags.out}\n`);
     });
 }

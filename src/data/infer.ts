@@ -1,11 +1,13 @@
 /**
- * A starting config from a CSV file: every column other than the two labels becomes a categorical
- * feature, an `id_list` when sampled values contain '|', else an `id`. `esmm init` prints it as YAML.
+ * A starting config from a CSV file: every column other than the two labels becomes a feature: an
+ * `id_list` when sampled values contain '|', `numeric` when they are all numbers and some have a fraction
+ * (min-max scaled columns, prices), else an `id`. `esmm init` prints it as YAML.
  */
 import type { z } from 'zod';
 import { ConfigSchema, parseConfig } from '../config.js';
 import { EsmmError } from '../errors.js';
 import { CsvFile } from './csv.js';
+import { parseNumber } from './features.js';
 
 /** A config as written by a user (defaults not yet filled in). */
 export type ConfigInput = z.input<typeof ConfigSchema>;
@@ -35,11 +37,19 @@ export async function inferConfig(path: string, click: string, buy: string, opts
   // A column without a name cannot be referenced from a config, so it is left out.
   const featureColumns = header.map((name, i) => ({ name, i })).filter((c) => c.name !== click && c.name !== buy && c.name !== '');
   const isList = new Uint8Array(header.length);
+  // A column whose sampled values are all numbers, some with a fraction, is a numeric feature.
+  const notNumber = new Uint8Array(header.length), fractional = new Uint8Array(header.length);
   let seen = 0;
   sample: for await (const chunk of file.chunks()) {
     for (const record of chunk) {
       if (record.fields === null) continue; // malformed rows are fit's and load's to report
-      for (const c of featureColumns) if (record.fields[c.i].includes(LIST_SEPARATOR)) isList[c.i] = 1;
+      for (const c of featureColumns) {
+        const v = record.fields[c.i];
+        if (v.includes(LIST_SEPARATOR)) isList[c.i] = 1;
+        if (v === '' || notNumber[c.i]) continue;
+        if (Number.isNaN(parseNumber(v))) notNumber[c.i] = 1;
+        else if (!/^-?\d+$/.test(v)) fractional[c.i] = 1;
+      }
       if (++seen >= sampleRows) break sample;
     }
   }
@@ -47,7 +57,7 @@ export async function inferConfig(path: string, click: string, buy: string, opts
   const features: FeatureInput[] = featureColumns.map((c, k) => {
     const f: FeatureInput = { name: names[k] };
     if (names[k] !== c.name) f.column = c.name;
-    f.type = isList[c.i] ? 'id_list' : 'id';
+    f.type = isList[c.i] ? 'id_list' : !notNumber[c.i] && fractional[c.i] ? 'numeric' : 'id';
     if (isList[c.i]) f.separator = LIST_SEPARATOR;
     return f;
   });

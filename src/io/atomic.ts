@@ -55,6 +55,57 @@ export function writeFileAtomic(filePath: string, data: FileContent): void {
 }
 
 /**
+ * A file written piece by piece and installed atomically: appends go to a temporary sibling; commit()
+ * fsyncs and renames it over the target; abort() (or any failure) removes it, leaving the target as it was.
+ */
+export class AtomicFileWriter {
+  private readonly temp: string;
+  private fd: number;
+
+  constructor(readonly filePath: string) {
+    fs.mkdirSync(path.dirname(path.resolve(filePath)), { recursive: true });
+    removeStaleSiblings(filePath);
+    this.temp = uniqueSibling(filePath, TEMP_MARK);
+    try {
+      this.fd = fs.openSync(this.temp, 'w');
+    } catch (e) {
+      throw wrapIoError(e, `cannot write ${filePath}`);
+    }
+  }
+
+  write(data: string | Uint8Array): void {
+    try {
+      const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+      for (let at = 0; at < bytes.length;) at += fs.writeSync(this.fd, bytes, at, Math.min(MAX_WRITE, bytes.length - at));
+    } catch (e) {
+      this.abort();
+      throw wrapIoError(e, `cannot write ${this.filePath}`);
+    }
+  }
+
+  commit(): void {
+    try {
+      fs.fsyncSync(this.fd);
+      fs.closeSync(this.fd);
+      this.fd = -1;
+      fs.renameSync(this.temp, this.filePath);
+    } catch (e) {
+      this.abort();
+      throw wrapIoError(e, `cannot write ${this.filePath}`);
+    }
+    fsyncDir(path.dirname(path.resolve(this.filePath)));
+  }
+
+  abort(): void {
+    if (this.fd >= 0) {
+      try { fs.closeSync(this.fd); } catch { /* already closed */ }
+      this.fd = -1;
+    }
+    fs.rmSync(this.temp, { force: true });
+  }
+}
+
+/**
  * Replaces the whole content of directory `dir` with `files` (plain file names → content) so that a crash
  * at any point leaves either the complete old directory or the complete new one (see the module comment).
  * Files of the old directory that are not in `files` are gone afterwards.
