@@ -32,7 +32,7 @@ export interface ReadOptions {
   maxRows?: number;
   /** See ScanOptions.labels: 'ignore' reads rows for scoring (labels 0, every row kept in order). */
   labels?: 'required' | 'ignore';
-  /** Rows per chunk (default 8192). */
+  /** Rows per chunk: a chunk ends at the first disk read that reaches this many (default 8192). */
   chunkRows?: number;
 }
 
