@@ -1,7 +1,8 @@
 /**
  * Every gradient of the engine against central finite differences: the loss w.r.t. the logits, and the full
- * ESMM objective (embeddings with sum/mean/weighted pooling, ReLU and PReLU towers, dropout, both L2
- * terms) w.r.t. every tower parameter and every embedding row a batch touches.
+ * ESMM objective (embeddings with sum/mean/weighted pooling and per-feature widths, dense numeric inputs,
+ * feature groups with and without DNNs, ReLU and PReLU towers of their own sizes, dropout, both L2 terms)
+ * w.r.t. every tower and group DNN parameter and every embedding row a batch touches.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -10,50 +11,7 @@ import { esmmLoss } from '../src/engine/loss.js';
 import { referenceKernels } from '../src/engine/reference.js';
 import { EsmmModel, type ModelSpec } from '../src/model/esmm.js';
 import { Rng } from '../src/util/rng.js';
-
-function tinyBatch(rng: Rng, n: number): Batch {
-  const single = (rows: number) => ({
-    ids: Int32Array.from({ length: n }, () => rng.below(rows)),
-    offsets: Int32Array.from({ length: n + 1 }, (_, i) => i),
-    weights: null,
-  });
-  const list = (rows: number, weighted: boolean) => {
-    const offsets = new Int32Array(n + 1);
-    const ids: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const len = i === 2 ? 0 : 1 + rng.below(3); // row 2 has an empty bag
-      for (let j = 0; j < len; j++) ids.push(rng.below(rows));
-      offsets[i + 1] = ids.length;
-    }
-    const weights = weighted ? Float32Array.from(ids, () => 0.5 + rng.uniform()) : null;
-    return { ids: Int32Array.from(ids), offsets, weights };
-  };
-  const click = Float32Array.from({ length: n }, (_, i) => (i % 2 === 0 ? 1 : 0));
-  const buy = Float32Array.from({ length: n }, (_, i) => (i % 4 === 0 ? 1 : 0));
-  return { size: n, click, buy, fields: [single(5), list(6, false), list(4, true)], dense: new Float32Array(0), denseWidth: 0 };
-}
-
-function tinySpec(over: Partial<ModelSpec> = {}): ModelSpec {
-  return {
-    kind: 'esmm',
-    features: [
-      { name: 'user', rows: 5, pooling: 'sum' },
-      { name: 'tags', rows: 6, pooling: 'mean' },
-      { name: 'hist', rows: 4, pooling: 'mean' },
-    ],
-    embeddingDim: 3,
-    hidden: [5, 4],
-    activation: 'relu',
-    dropout: 0,
-    ctrWeight: 1,
-    ctcvrWeight: 1,
-    l2Tower: 0,
-    l2Embedding: 0,
-    embeddingInitStd: 0.5,
-    denseInit: 'he_uniform',
-    ...over,
-  };
-}
+import { groupSpec, tinyBatch, tinySpec } from './model-fixtures.js';
 
 /** Central difference of f w.r.t. buf[i], restoring the value afterwards. */
 function numericGrad(buf: Float32Array, i: number, h: number, f: () => number): number {
@@ -75,13 +33,21 @@ function assertClose(analytic: number, numeric: number, what: string): void {
 }
 
 /**
- * Checks one coordinate with step 1e-3 and, should a ReLU/PReLU kink lie within that step of some
- * pre-activation, once more with a step 5× smaller (float32 noise bounds how small it can go).
+ * Steps for the model's objective, computed in float32, and the absolute error each tolerates besides a
+ * relative 3e-3: a central difference with step h carries float32 rounding noise of about 1e-8/h (the
+ * objective is O(1)) and a truncation error of O(h²). The first step is the most accurate; the smaller
+ * ones are only for coordinates where a ReLU/PReLU kink lies within a step of some pre-activation.
  */
+const STEPS: Array<[h: number, abs: number]> = [[1e-2, 3e-6], [1e-3, 3e-5], [2e-4, 1.5e-4]];
+
 function assertGradient(analytic: number, buf: Float32Array, i: number, f: () => number, what: string): void {
-  const coarse = numericGrad(buf, i, 1e-3, f);
-  if (close(analytic, coarse)) return;
-  assertClose(analytic, numericGrad(buf, i, 2e-4, f), `${what} (coarse step gave ${coarse})`);
+  const tried: string[] = [];
+  for (const [h, abs] of STEPS) {
+    const numeric = numericGrad(buf, i, h, f);
+    if (Math.abs(analytic - numeric) <= abs + 3e-3 * Math.max(Math.abs(analytic), Math.abs(numeric))) return;
+    tried.push(`${numeric} (h=${h})`);
+  }
+  assert.fail(`${what}: analytic ${analytic} vs numeric ${tried.join(', ')}`);
 }
 
 describe('esmmLoss', () => {
@@ -136,6 +102,51 @@ describe('esmmLoss', () => {
   });
 });
 
+/**
+ * Checks the analytic gradient of the full objective against finite differences for every dense parameter
+ * coordinate and every coordinate of every embedding row the batch touches (and that untouched rows do not
+ * influence it). Returns the number of coordinates checked.
+ */
+function checkModelGradients(spec: ModelSpec, batch: Batch): { checked: number; names: string[] } {
+  const model = new EsmmModel(referenceKernels, spec, 8);
+  model.init(new Rng(3));
+  // non-zero biases: a zero bias on a row whose inputs are all zero sits exactly on ReLU's kink
+  const biasRng = new Rng(4);
+  for (const p of model.denseParams()) if (p.name.endsWith('.bias')) p.data.forEach((_, i) => { p.data[i] = 0.2 * biasRng.normal(); });
+  const dropState = new Rng(99).state();
+  // the same draws (dropout masks, AMAN's negatives) at every evaluation
+  const objective = () => model.trainStep(batch, Rng.fromState(dropState)).objective;
+  objective();
+  // snapshot the analytic gradients (the objective calls below overwrite them)
+  const dense = model.denseParams().map((p) => ({ p, g: Float64Array.from(p.grad, (g, i) => g + (p.decay ? spec.l2Tower * p.data[i] : 0)) }));
+  const sparse = model.embeddingParams().map((e) => ({
+    e,
+    rows: Array.from(e.grad.rows.subarray(0, e.grad.count)),
+    g: Float64Array.from(e.grad.grads.subarray(0, e.grad.count * e.table.dim)),
+  }));
+  let checked = 0;
+  for (const { p, g } of dense) {
+    for (let i = 0; i < p.data.length; i++) {
+      assertGradient(g[i], p.data, i, objective, `${p.name}[${i}]`);
+      checked++;
+    }
+  }
+  for (const { e, rows, g } of sparse) {
+    const dim = e.table.dim;
+    rows.forEach((r, j) => {
+      for (let d = 0; d < dim; d++) {
+        const analytic = g[j * dim + d] + spec.l2Embedding * e.table.data[r * dim + d];
+        assertGradient(analytic, e.table.data, r * dim + d, objective, `${e.name}[${r}][${d}]`);
+        checked++;
+      }
+    });
+    // rows the batch did not touch must not influence the objective
+    const untouched = Array.from({ length: e.table.rows }, (_, r) => r).filter((r) => !rows.includes(r));
+    for (const r of untouched) assert.equal(numericGrad(e.table.data, r * dim, 1e-3, objective), 0, `${e.name} row ${r} untouched`);
+  }
+  return { checked, names: [...dense.map((d) => d.p.name), ...sparse.map((s) => s.e.name)] };
+}
+
 describe('ESMM model gradients', () => {
   const cases: Array<[string, Partial<ModelSpec>]> = [
     ['relu', {}],
@@ -150,45 +161,7 @@ describe('ESMM model gradients', () => {
   ];
   for (const [label, over] of cases) {
     it(`match finite differences: ${label}`, () => {
-      const k = referenceKernels;
-      const spec = tinySpec(over);
-      const model = new EsmmModel(k, spec, 8);
-      model.init(new Rng(3));
-      // non-zero biases: a zero bias on a row whose inputs are all zero sits exactly on ReLU's kink
-      const biasRng = new Rng(4);
-      for (const p of model.denseParams()) if (p.name.endsWith('.bias')) p.data.forEach((_, i) => { p.data[i] = 0.2 * biasRng.normal(); });
-      const batch = tinyBatch(new Rng(11), 8);
-      const dropState = new Rng(99).state();
-      // the same draws (dropout masks, AMAN's negatives) at every evaluation
-      const objective = () => model.trainStep(batch, Rng.fromState(dropState)).objective;
-      objective();
-      // snapshot the analytic gradients (the objective calls below overwrite them)
-      const dense = model.denseParams().map((p) => ({ p, g: Float64Array.from(p.grad, (g, i) => g + (p.decay ? spec.l2Tower * p.data[i] : 0)) }));
-      const sparse = model.embeddingParams().map((e) => ({
-        e,
-        rows: Array.from(e.grad.rows.subarray(0, e.grad.count)),
-        g: Float64Array.from(e.grad.grads.subarray(0, e.grad.count * spec.embeddingDim)),
-      }));
-      let checked = 0;
-      for (const { p, g } of dense) {
-        for (let i = 0; i < p.data.length; i++) {
-          assertGradient(g[i], p.data, i, objective, `${p.name}[${i}]`);
-          checked++;
-        }
-      }
-      for (const { e, rows, g } of sparse) {
-        const dim = spec.embeddingDim;
-        rows.forEach((r, j) => {
-          for (let d = 0; d < dim; d++) {
-            const analytic = g[j * dim + d] + spec.l2Embedding * e.table.data[r * dim + d];
-            assertGradient(analytic, e.table.data, r * dim + d, objective, `${e.name}[${r}][${d}]`);
-            checked++;
-          }
-        });
-        // rows the batch did not touch must not influence the objective
-        const untouched = Array.from({ length: e.table.rows }, (_, r) => r).filter((r) => !rows.includes(r));
-        for (const r of untouched) assert.equal(numericGrad(e.table.data, r * dim, 1e-3, objective), 0, `${e.name} row ${r} untouched`);
-      }
+      const { checked } = checkModelGradients(tinySpec(over), tinyBatch(new Rng(11), 8));
       assert.ok(checked > 150, `checked ${checked} coordinates`);
     });
   }
@@ -213,4 +186,21 @@ describe('ESMM model gradients', () => {
     assert.deepEqual(a.cvr, b.cvr);
     assert.ok(a.cvr.some((g) => g.some((v) => v !== 0)));
   });
+});
+
+describe('ESMM model gradients with feature groups', () => {
+  const cases: Array<[string, Partial<ModelSpec>, RegExp[]]> = [
+    ['esmm (shared bottom)', {}, [/^group\.user\.dense\.0\.weight$/, /^group\.item\.dense\.1\.weight$/, /^embedding\.spend$/]],
+    ['esmm, prelu, dropout, L2', { activation: 'prelu', dropout: 0.25, l2Tower: 0.05, l2Embedding: 0.1 }, [/^group\.item\.dense\.1\.prelu_alpha$/]],
+    ['esmm-ns (a bottom per tower)', { kind: 'esmm-ns', l2Tower: 0.05 }, [/^ctr\.group\.user\.dense\.0\.weight$/, /^cvr\.group\.item\.dense\.1\.bias$/, /^cvr\.embedding\.hist$/]],
+    ['base (a bottom per network)', { kind: 'base', activation: 'prelu' }, [/^ctr\.group\.item\.dense\.0\.prelu_alpha$/, /^cvr\.group\.user\.dense\.0\.weight$/]],
+  ];
+  for (const [label, over, expectNames] of cases) {
+    it(`match finite differences: ${label}`, () => {
+      const { checked, names } = checkModelGradients(groupSpec(over), tinyBatch(new Rng(12), 8, 2, 1));
+      for (const re of expectNames) assert.ok(names.some((n) => re.test(n)), `a parameter named ${re}`);
+      assert.ok(!names.some((n) => /group\.tags/.test(n)), 'a pass-through group has no tensors');
+      assert.ok(checked > 200, `checked ${checked} coordinates`);
+    });
+  }
 });

@@ -2,12 +2,15 @@
  * A model directory: `manifest.json` (config, model spec, encoder vocabularies / hash settings, training
  * history and metrics, versions, the weights file's SHA-256) and the weights in safetensors format.
  *
- * Tensor names (all float32, row-major):
- *   embedding.<feature>            [rows, dim]   row 0 is the out-of-vocabulary / missing row
- *   ctr.dense.<i>.weight           [in, out]     y = x·W + b (transpose for torch.nn.Linear)
- *   ctr.dense.<i>.bias             [out]
- *   ctr.dense.<i>.prelu_alpha      [out]         PReLU towers only
- *   cvr.dense.<i>.…                the same for the CVR tower; the last layer of each tower has out = 1
+ * Tensor names (all float32, row-major); every kind but esmm prefixes the bottom's with `ctr.` / `cvr.`:
+ *   embedding.<feature>                [rows, dim]   dim is the feature's own; row 0 is out-of-vocabulary / missing
+ *   group.<group>.dense.<i>.weight     [in, out]     a feature group's DNN (only groups with hidden units)
+ *   group.<group>.dense.<i>.bias       [out]
+ *   group.<group>.dense.<i>.prelu_alpha [out]        PReLU only
+ *   ctr.dense.<i>.weight               [in, out]     y = x·W + b (transpose for torch.nn.Linear)
+ *   ctr.dense.<i>.bias                 [out]
+ *   ctr.dense.<i>.prelu_alpha          [out]         PReLU towers only
+ *   cvr.dense.<i>.…                    the same for the CVR tower; the last layer of each tower has out = 1
  *
  * The weights file is named after its content hash and written before the manifest, each atomically, so a
  * crash at any point leaves a complete model (the old or the new one). Loading verifies the manifest's own
@@ -21,7 +24,8 @@ import { Encoder, type EncoderJSON } from '../data/encoder.js';
 import type { Kernels } from '../engine/kernels.js';
 import { EsmmError } from '../errors.js';
 import type { EsmmMetrics } from '../metrics/esmm-metrics.js';
-import { EsmmModel, type ModelSpec } from '../model/esmm.js';
+import { EsmmModel } from '../model/esmm.js';
+import { featureDim, modelSpecFromConfig, type ModelSpec } from '../model/spec.js';
 import { sha256, writeFileAtomic, type FileContent } from './atomic.js';
 import { decodeSafetensors, encodeSafetensorsChunks, type TensorInput } from './safetensors.js';
 import { VERSION } from '../version.js';
@@ -186,12 +190,41 @@ export async function loadModel(dir: string, kernels: Kernels, maxBatch = 4096, 
   } catch (e) {
     throw new EsmmError(`${join(dir, MANIFEST)}: bad encoder section: ${(e as Error).message}`);
   }
-  const sizes = encoder.tableSizes();
-  manifest.spec.features.forEach((f, i) => {
-    if (f.rows !== sizes[i]) throw new EsmmError(`${join(dir, MANIFEST)}: feature "${f.name}" has ${f.rows} rows in the spec but ${sizes[i]} in the encoder`);
-  });
-  const model = new EsmmModel(kernels, manifest.spec, maxBatch);
+  const model = modelFromManifest(manifest, encoder, kernels, maxBatch, join(dir, MANIFEST));
   const buf = await readVerified(dir, manifest.weights.file, manifest.weights.bytes, manifest.weights.sha256);
   loadTensors(model, buf, join(dir, manifest.weights.file));
   return { dir, manifest, config, encoder, model, training: manifest.training, kernels };
+}
+
+/**
+ * The model a manifest's spec describes, after checking the spec against what its config and encoder
+ * describe: the same embedded features (names, table rows, widths) and dense inputs, in the same order.
+ */
+function modelFromManifest(manifest: Manifest, encoder: Encoder, kernels: Kernels, maxBatch: number, source: string): EsmmModel {
+  const spec = manifest.spec;
+  let expected: ModelSpec;
+  try {
+    expected = modelSpecFromConfig(manifest.config, encoder.tableSizes());
+  } catch (e) {
+    throw new EsmmError(`${source}: the config and the encoder disagree: ${(e as Error).message}`);
+  }
+  if (!Array.isArray(spec.features) || spec.features.length !== expected.features.length) {
+    throw new EsmmError(`${source}: the spec has ${spec.features?.length} embedded features, the config and encoder ${expected.features.length}`);
+  }
+  spec.features.forEach((f, i) => {
+    const e = expected.features[i];
+    if (f.name !== e.name) throw new EsmmError(`${source}: embedded feature ${i} is "${f.name}" in the spec but "${e.name}" in the config`);
+    if (f.rows !== e.rows) throw new EsmmError(`${source}: feature "${f.name}" has ${f.rows} rows in the spec but ${e.rows} in the encoder`);
+    if (featureDim(spec, f) !== featureDim(expected, e)) {
+      throw new EsmmError(`${source}: feature "${f.name}" has width ${featureDim(spec, f)} in the spec but ${featureDim(expected, e)} in the config`);
+    }
+  });
+  if ((spec.dense ?? []).join(',') !== (expected.dense ?? []).join(',')) {
+    throw new EsmmError(`${source}: the spec's dense features [${spec.dense ?? []}] differ from the config's [${expected.dense ?? []}]`);
+  }
+  try {
+    return new EsmmModel(kernels, spec, maxBatch);
+  } catch (e) {
+    throw new EsmmError(`${source}: bad model spec: ${(e as Error).message}`);
+  }
 }
