@@ -1,5 +1,7 @@
 /** The library API of the `esmm` package (the CLI is built on exactly these). */
 export { loadConfig, parseConfig, ConfigSchema, type Config, type FeatureConfig, type ModelConfig, type TrainConfig } from './config.js';
+export { loadAnyConfig, type LoadedConfig } from './config/load.js';
+export { loadEasyRecConfig, parseEasyRecConfig, isEasyRecConfig, type EasyRecLoadResult } from './config/easyrec.js';
 export { EsmmError, DataError } from './errors.js';
 export type { Batch, FieldBatch } from './data/batch.js';
 export { Encoder, type EncoderJSON, type RawValue } from './data/encoder.js';
