@@ -1,7 +1,8 @@
 /**
  * CSV read speed: generates a synthetic impression log (default 2M rows, 20 columns: click, buy, 17
  * categorical id columns with cardinalities from 3 to ~1M, and one '|' list column) in os.tmpdir(), then
- * prints rows/s for (a) raw parsing, (b) Encoder.fit, (c) loadDataset into one Batch. Numbers only.
+ * prints rows/s for (a) raw parsing, (b) Encoder.fit, (c) loadDataset into one Batch, (d) streaming encoded
+ * chunks (what training reads: batches, never the whole file), median of --repeat runs. Numbers only.
  *
  * Ids are skewed (id = floor(n·u³)), milder than the Zipf-like skew of real logs, so large tables miss the
  * cache more than they would in practice; --cap N caps every cardinality at N to show the low-cardinality case.
@@ -17,12 +18,14 @@ import { parseConfig } from '../src/config.js';
 import { CsvFile } from '../src/data/csv.js';
 import { loadDataset } from '../src/data/dataset.js';
 import { Encoder } from '../src/data/encoder.js';
+import { readEncodedChunks } from '../src/data/pipeline.js';
 
 const args = process.argv.slice(2);
 const option = (name: string) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : NaN);
 const rows = option('--rows') || 2_000_000;
 const cap = option('--cap') || Infinity;
 const keep = args.includes('--keep');
+const repeat = option('--repeat') || 3;
 
 const CARDINALITIES = [3, 5, 10, 20, 50, 100, 300, 1000, 3000, 10_000, 30_000, 100_000, 200_000, 300_000, 500_000, 800_000, 1_000_000].map((n) =>
   Math.min(n, cap),
@@ -69,7 +72,7 @@ async function generate(path: string, n: number): Promise<void> {
 }
 
 /** Runs `work` and prints its rows/s by wall time and by this process's CPU time (other load on the machine inflates the first). */
-async function timed(label: string, work: () => Promise<number>): Promise<void> {
+async function timed(label: string, work: () => Promise<number>): Promise<number> {
   const wall = performance.now();
   const cpu = process.cpuUsage();
   const rows = await work();
@@ -78,6 +81,7 @@ async function timed(label: string, work: () => Promise<number>): Promise<void> 
   const cpuSeconds = (used.user + used.system) / 1e6;
   const rate = (s: number) => Math.round(rows / s).toLocaleString('en-US').padStart(10);
   console.log(`${label.padEnd(18)} ${rows} rows  wall ${seconds.toFixed(2)} s ${rate(seconds)} rows/s  cpu ${cpuSeconds.toFixed(2)} s ${rate(cpuSeconds)} rows/s`);
+  return rows / seconds;
 }
 
 async function main(): Promise<void> {
@@ -112,6 +116,18 @@ async function main(): Promise<void> {
     console.log(`    batch rows ${data.size}, dropped click0buy1 ${stats.droppedClick0Buy1}, heap ${(mem.heapUsed / 1e6).toFixed(0)} MB, rss ${(mem.rss / 1e6).toFixed(0)} MB`);
     return stats.rowsRead;
   });
+
+  const rates: number[] = [];
+  for (let i = 0; i < repeat; i++) {
+    rates.push(await timed(`(d) stream #${i + 1}`, async () => {
+      const stream = readEncodedChunks([path], cfg, enc!);
+      for await (const _ of stream.chunks) { /* batches handed on */ }
+      return stream.stats.rowsRead;
+    }));
+  }
+  rates.sort((a, b) => a - b);
+  const rss = process.resourceUsage().maxRSS / 1024;
+  console.log(`(d) stream median ${Math.round(rates[Math.floor(rates.length / 2)]).toLocaleString('en-US')} rows/s into batches; peak RSS of this process ${rss.toFixed(0)} MB (includes (c)'s whole-file batch)`);
 
   if (!keep) unlinkSync(path);
 }

@@ -196,14 +196,18 @@ describe('real data sample (Ali-CCP, torch-rechub CSV)', () => {
     const val = join(sample!, 'ali_ccp_val_sample.csv');
     const cfg = parseConfig(await inferConfig(train, 'click', 'purchase'));
     assert.equal(cfg.features.length, 31);
-    assert.ok(cfg.features.every((f) => f.type === 'id'));
+    // the 23 label-encoded sparse fields are ids, the 8 min-max scaled D... columns numbers
+    assert.deepEqual(cfg.features.filter((f) => f.type === 'numeric').map((f) => f.name), cfg.features.filter((f) => f.name.startsWith('D')).map((f) => f.name));
+    assert.equal(cfg.features.filter((f) => f.type === 'id').length, 23);
     const enc = await Encoder.fit(cfg, [train]);
     const loaded = await loadDataset([train], cfg, enc, { onBadRow: 'error' });
     assert.equal(loaded.data.size, 100);
+    assert.equal(loaded.data.denseWidth, 8);
     assert.equal(loaded.stats.rowsRead, 100);
     assert.equal(loaded.stats.droppedClick0Buy1, 0);
     assert.ok(loaded.stats.features.every((f) => f.oov === 0 && f.missing === 0));
-    assert.ok(loaded.data.fields.every((f, i) => f.ids.every((id) => id >= 1 && id < enc.tableSizes()[i])));
+    const sizes = enc.tableSizes().filter((n) => n > 0);
+    assert.ok(loaded.data.fields.every((f, i) => f.ids.every((id) => id >= 1 && id < sizes[i])));
     const held = await loadDataset([val], cfg, enc, { onBadRow: 'error' });
     assert.equal(held.data.size, 50);
     assert.ok(held.stats.features.some((f) => f.oov > 0), 'held-out rows meet unseen ids');

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig, type Config } from '../config.js';
 import { createProgress } from '../train/progress.js';
+import type { ReadStats } from '../data/pipeline.js';
 import { train, type TrainSummary } from '../train/trainer.js';
 import { fmt } from '../util/format.js';
 import { backendOption, nonNegativeInt, oneOf, positiveInt, positiveNumber, printJson } from './options.js';
@@ -23,10 +24,10 @@ interface TrainFlags {
 
 export function registerTrain(program: Command): void {
   program.command('train')
-    .description('train a model on CSV impressions, evaluating on --eval after each epoch; writes a model directory')
+    .description('train a model on impression logs (CSV/TSV, Parquet, Ali-CCP, EasyRec configs), evaluating on --eval after each epoch; writes a model directory')
     .requiredOption('--config <file>', 'YAML/JSON config (see `esmm init`)')
-    .requiredOption('--train <paths...>', 'training CSV file(s)')
-    .option('--eval <paths...>', 'held-out CSV file(s) evaluated after each epoch')
+    .requiredOption('--train <paths...>', 'training file(s) or glob(s) (quoted), in the config\'s input format')
+    .option('--eval <paths...>', 'held-out file(s) or glob(s) evaluated after each epoch')
     .requiredOption('--out <dir>', 'model directory to write (checkpoints go to <dir>/checkpoints)')
     .option('--epochs <n>', 'number of epochs (overrides train.epochs; with --resume, the total to reach)', positiveInt('--epochs'))
     .option('--resume', 'continue from the latest checkpoint in <dir>/checkpoints')
@@ -77,13 +78,22 @@ function summaryJson(s: TrainSummary) {
   };
 }
 
+/** What was read of one split: rows used, dropped, skipped by reason, and unseen values per feature. */
+function readLines(what: string, st: ReadStats): string[] {
+  const lines = [`${what} rows: ${st.rowsUsed} used of ${st.rowsRead} read from ${st.files.length} file(s); dropped click=0,buy=1: ${st.droppedClick0Buy1}; malformed skipped: ${st.skippedBadRows}`];
+  for (const [reason, n] of Object.entries(st.skippedByReason)) lines.push(`  skipped ${n}: ${reason}`);
+  const unseen = st.features.filter((f) => f.oov > 0).map((f) => `${f.name} ${f.oov}`);
+  if (unseen.length > 0) lines.push(`  out-of-vocabulary values (row 0): ${unseen.join(', ')}`);
+  return lines;
+}
+
 function formatSummary(s: TrainSummary): string {
   const st = s.trainStats;
   const lines = [
     `model written to ${s.outDir} (backend ${s.backend}, ${s.seconds.toFixed(1)}s, ${Math.round(s.samplesPerSecond)} samples/s)`,
-    `train rows: ${st.rowsUsed} used of ${st.rowsRead} read; dropped click=0,buy=1: ${st.droppedClick0Buy1}; malformed skipped: ${st.skippedBadRows}`,
+    ...readLines('train', st),
   ];
-  if (s.evalStats) lines.push(`eval rows: ${s.evalStats.rowsUsed} used of ${s.evalStats.rowsRead} read; dropped click=0,buy=1: ${s.evalStats.droppedClick0Buy1}; malformed skipped: ${s.evalStats.skippedBadRows}`);
+  if (s.evalStats) lines.push(...readLines('eval', s.evalStats));
   const m = s.final;
   if (m) lines.push(`final eval: ctr_auc ${fmt(m.ctr_auc)}  cvr_auc ${fmt(m.cvr_auc)}  ctcvr_auc ${fmt(m.ctcvr_auc)}  ctr_logloss ${fmt(m.ctr_logloss)}  ctcvr_logloss ${fmt(m.ctcvr_logloss)}`);
   return `${lines.join('\n')}\n`;
