@@ -10,8 +10,7 @@
  *   node dist/bench/read.js [--rows 2000000] [--cap N] [--keep]
  *   node --import tsx bench/read.ts
  */
-import { createWriteStream, statSync, unlinkSync } from 'node:fs';
-import { once } from 'node:events';
+import { statSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../src/config.js';
@@ -19,6 +18,7 @@ import { CsvFile } from '../src/data/csv.js';
 import { loadDataset } from '../src/data/dataset.js';
 import { Encoder } from '../src/data/encoder.js';
 import { readEncodedChunks } from '../src/data/pipeline.js';
+import { CARDINALITIES, generate } from './gen-log.js';
 
 const args = process.argv.slice(2);
 const option = (name: string) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : NaN);
@@ -26,50 +26,6 @@ const rows = option('--rows') || 2_000_000;
 const cap = option('--cap') || Infinity;
 const keep = args.includes('--keep');
 const repeat = option('--repeat') || 3;
-
-const CARDINALITIES = [3, 5, 10, 20, 50, 100, 300, 1000, 3000, 10_000, 30_000, 100_000, 200_000, 300_000, 500_000, 800_000, 1_000_000].map((n) =>
-  Math.min(n, cap),
-);
-const LIST_VOCAB = 10_000;
-
-/** xorshift32: deterministic and fast enough to not dominate generation. */
-function rng(seed: number) {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 4294967296;
-  };
-}
-
-/** Skewed id in [0, n): popular ids much more frequent, like real logs. */
-function skewedId(u: number, n: number): number {
-  return Math.floor(n * u * u * u);
-}
-
-async function generate(path: string, n: number): Promise<void> {
-  const random = rng(42);
-  const out = createWriteStream(path);
-  const header = ['click', 'buy', ...CARDINALITIES.map((_, i) => `f${i + 1}`), 'tags'];
-  let text = header.join(',') + '\n';
-  for (let r = 0; r < n; r++) {
-    const click = random() < 0.05 ? 1 : 0;
-    const buy = click ? (random() < 0.1 ? 1 : 0) : random() < 0.0005 ? 1 : 0; // a few invalid click0buy1 rows
-    let line = `${click},${buy}`;
-    for (let f = 0; f < CARDINALITIES.length; f++) line += `,${skewedId(random(), CARDINALITIES[f])}`;
-    const tags = Math.floor(random() * 5);
-    const list: number[] = [];
-    for (let t = 0; t < tags; t++) list.push(skewedId(random(), LIST_VOCAB));
-    text += `${line},${list.join('|')}\n`;
-    if (text.length > 1 << 20) {
-      if (!out.write(text)) await once(out, 'drain');
-      text = '';
-    }
-  }
-  out.end(text);
-  await once(out, 'finish');
-}
 
 /** Runs `work` and prints its rows/s by wall time and by this process's CPU time (other load on the machine inflates the first). */
 async function timed(label: string, work: () => Promise<number>): Promise<number> {
@@ -87,7 +43,7 @@ async function timed(label: string, work: () => Promise<number>): Promise<number
 async function main(): Promise<void> {
   const path = join(tmpdir(), `esmm-bench-read-${rows}${cap < Infinity ? `-cap${cap}` : ''}.csv`);
   const t = performance.now();
-  await generate(path, rows);
+  await generate(path, rows, cap);
   console.log(`generated ${path} (${(statSync(path).size / 1e6).toFixed(0)} MB) in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
   const cfg = parseConfig({

@@ -118,6 +118,11 @@ const Train = z.strictObject({
   epochs: z.number().int().min(1).default(1),
   /** Stop after this many optimizer steps (EasyRec's num_steps), even within an epoch. */
   max_steps: z.number().int().min(1).optional(),
+  /**
+   * Evaluate and checkpoint at the end of an epoch only once this many steps have passed since the last
+   * checkpoint (and always after the last epoch); unset: after every epoch. For many short epochs.
+   */
+  checkpoint_steps: z.number().int().min(1).optional(),
   batch_size: z.number().int().min(1).max(1 << 20).default(1024),
   learning_rate: z.number().positive().default(1e-3),
   lr_schedule: LrSchedule.default({ type: 'constant' }),

@@ -22,6 +22,8 @@ function esmm(...args: string[]): string {
 
 interface Example {
   config: string;
+  /** Extra train flags (e.g. fewer steps than the config's, to keep the test short). */
+  flags?: string[];
   train: string[];
   eval: string[];
   /** Rows of the eval files, to check predict writes one line per row. */
@@ -41,6 +43,13 @@ const EXAMPLES: Record<string, Example> = {
     eval: [join(data, 'aliexpress/aliexpress_test_sample.csv')],
     evalRows: 20,
   },
+  'EasyRec Taobao sample with its own pipeline config (headerless, NULLs, tags, 3 group DNNs)': {
+    config: 'examples/taobao-easyrec.config',
+    flags: ['--max-steps', '8'],
+    train: [join(data, 'taobao-easyrec/taobao_test_data')],
+    eval: [join(data, 'taobao-easyrec/taobao_test_data')],
+    evalRows: 10_000,
+  },
 };
 
 describe('sample data sets train with the example configs', { skip }, () => {
@@ -49,7 +58,7 @@ describe('sample data sets train with the example configs', { skip }, () => {
   for (const [name, ex] of Object.entries(EXAMPLES)) {
     it(name, () => {
       const out = join(dir, name.replace(/\W+/g, '-'));
-      const summary = JSON.parse(esmm('train', '--config', ex.config, '--train', ...ex.train, '--eval', ...ex.eval, '--out', out, '--json'));
+      const summary = JSON.parse(esmm('train', '--config', ex.config, '--train', ...ex.train, '--eval', ...ex.eval, '--out', out, ...(ex.flags ?? []), '--json'));
       assert.equal(summary.eval.rowsUsed, ex.evalRows);
       assert.ok(summary.train.rowsUsed > 0);
       assert.ok(summary.metrics.ctr_auc === null || (summary.metrics.ctr_auc >= 0 && summary.metrics.ctr_auc <= 1));

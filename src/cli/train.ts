@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
-import { loadConfig, type Config } from '../config.js';
+import type { Config } from '../config.js';
+import { loadAnyConfig } from '../config/load.js';
+import { EsmmError } from '../errors.js';
 import { createProgress } from '../train/progress.js';
 import type { ReadStats } from '../data/pipeline.js';
 import { train, type TrainSummary } from '../train/trainer.js';
@@ -8,12 +10,13 @@ import { backendOption, nonNegativeInt, oneOf, positiveInt, positiveNumber, prin
 
 interface TrainFlags {
   config: string;
-  train: string[];
+  train?: string[];
   eval?: string[];
   out: string;
   epochs?: number;
   resume?: boolean;
   batchSize?: number;
+  maxSteps?: number;
   lr?: number;
   seed?: number;
   backend?: Config['train']['backend'];
@@ -25,12 +28,13 @@ interface TrainFlags {
 export function registerTrain(program: Command): void {
   program.command('train')
     .description('train a model on impression logs (CSV/TSV, Parquet, Ali-CCP, EasyRec configs), evaluating on --eval after each epoch; writes a model directory')
-    .requiredOption('--config <file>', 'YAML/JSON config (see `esmm init`)')
-    .requiredOption('--train <paths...>', 'training file(s) or glob(s) (quoted), in the config\'s input format')
-    .option('--eval <paths...>', 'held-out file(s) or glob(s) evaluated after each epoch')
+    .requiredOption('--config <file>', 'YAML/JSON config (see `esmm init`) or an EasyRec pipeline config (.config)')
+    .option('--train <paths...>', 'training file(s) or glob(s) (quoted), in the config\'s input format (default: an EasyRec config\'s train_input_path)')
+    .option('--eval <paths...>', 'held-out file(s) or glob(s) evaluated after each epoch (default: an EasyRec config\'s eval_input_path)')
     .requiredOption('--out <dir>', 'model directory to write (checkpoints go to <dir>/checkpoints)')
     .option('--epochs <n>', 'number of epochs (overrides train.epochs; with --resume, the total to reach)', positiveInt('--epochs'))
     .option('--resume', 'continue from the latest checkpoint in <dir>/checkpoints')
+    .option('--max-steps <n>', 'stop after this many steps (overrides train.max_steps)', positiveInt('--max-steps'))
     .option('--batch-size <n>', 'overrides train.batch_size', positiveInt('--batch-size'))
     .option('--lr <x>', 'overrides train.learning_rate', positiveNumber('--lr'))
     .option('--seed <n>', 'overrides train.seed', nonNegativeInt('--seed'))
@@ -39,11 +43,15 @@ export function registerTrain(program: Command): void {
     .option('--progress <mode>', 'auto | bar | lines | quiet', oneOf('--progress', ['auto', 'bar', 'lines', 'quiet'] as const), 'auto')
     .option('--json', 'print the run summary as one JSON object')
     .action(async (flags: TrainFlags) => {
-      const config = applyOverrides(loadConfig(flags.config), flags);
+      const loaded = loadAnyConfig(flags.config);
+      for (const w of loaded.warnings) process.stderr.write(`esmm: warning: ${w}\n`);
+      const config = applyOverrides(loaded.config, flags);
+      const trainPaths = flags.train ?? loaded.trainPaths;
+      if (trainPaths.length === 0) throw new EsmmError('--train: no training files (give --train, or train_input_path in an EasyRec config)');
       const summary = await train({
         config,
-        trainPaths: flags.train,
-        evalPaths: flags.eval ?? [],
+        trainPaths,
+        evalPaths: flags.eval ?? loaded.evalPaths,
         outDir: flags.out,
         epochs: flags.epochs,
         resume: flags.resume,
@@ -57,6 +65,7 @@ export function registerTrain(program: Command): void {
 function applyOverrides(cfg: Config, f: TrainFlags): Config {
   const t = { ...cfg.train };
   if (f.batchSize !== undefined) t.batch_size = f.batchSize;
+  if (f.maxSteps !== undefined) t.max_steps = f.maxSteps;
   if (f.lr !== undefined) t.learning_rate = f.lr;
   if (f.seed !== undefined) t.seed = f.seed;
   if (f.backend !== undefined) t.backend = f.backend;
@@ -71,11 +80,17 @@ function summaryJson(s: TrainSummary) {
     backend: s.backend,
     seconds: s.seconds,
     samples_per_s: Math.round(s.samplesPerSecond),
+    peak_rss_mb: peakRssMb(),
     train: s.trainStats,
     eval: s.evalStats,
     epochs: s.epochs,
     metrics: s.final,
   };
+}
+
+/** The most memory this process has held, in MB. */
+function peakRssMb(): number {
+  return Math.round(process.resourceUsage().maxRSS / 1024);
 }
 
 /** What was read of one split: rows used, dropped, skipped by reason, and unseen values per feature. */
@@ -90,7 +105,7 @@ function readLines(what: string, st: ReadStats): string[] {
 function formatSummary(s: TrainSummary): string {
   const st = s.trainStats;
   const lines = [
-    `model written to ${s.outDir} (backend ${s.backend}, ${s.seconds.toFixed(1)}s, ${Math.round(s.samplesPerSecond)} samples/s)`,
+    `model written to ${s.outDir} (backend ${s.backend}, ${s.seconds.toFixed(1)}s, ${Math.round(s.samplesPerSecond)} samples/s, peak RSS ${peakRssMb()} MB)`,
     ...readLines('train', st),
   ];
   if (s.evalStats) lines.push(...readLines('eval', s.evalStats));

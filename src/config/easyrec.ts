@@ -579,6 +579,7 @@ function translate(er: EasyRecConfig, r: Reporter, cwd: string): EasyRecLoadResu
     if (tc.fineTuneCheckpoint !== '') r.error([...T, 'fine_tune_checkpoint'], 'fine-tuning from a TensorFlow checkpoint is not supported');
     if (tc.freezeGradient.length > 0) r.error([...T, 'freeze_gradient'], 'freezing variables is not supported');
     if (tc.numSteps > 0) raw.train.max_steps = tc.numSteps;
+    if (tc.saveCheckpointsSteps > 0) raw.train.checkpoint_steps = tc.saveCheckpointsSteps;
   }
   if (dc) {
     if (dc.numEpochs > 0) {

@@ -88,8 +88,8 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   let evalScores: ScoredRows | null = null;
   let expectedRows = cachedTrain?.data.size ?? encoder.fitStats?.rowsUsed ?? 0;
 
-  let trainedSamples = 0, trainSeconds = 0;
-  for (let epoch = s.history.length + 1; epoch <= epochs && optimizer.step < maxSteps; epoch++) {
+  let trainedSamples = 0, trainSeconds = 0, checkpointedAt = optimizer.step;
+  for (let epoch = (s.history.at(-1)?.epoch ?? 0) + 1; epoch <= epochs && optimizer.step < maxSteps; epoch++) {
     const epochStart = performance.now();
     const stream = cachedTrain ? null : readTrain();
     const chunks = cachedTrain ? single(cachedTrain.data) : stream!.chunks;
@@ -117,6 +117,10 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
     expectedRows = lossRows;
     trainedSamples += lossRows;
     trainSeconds += (performance.now() - epochStart) / 1000;
+    const last = epoch === epochs || optimizer.step >= maxSteps;
+    // with checkpoint_steps, short epochs go by without evaluation or checkpoint until enough steps have passed
+    if (!last && t.checkpoint_steps !== undefined && optimizer.step - checkpointedAt < t.checkpoint_steps) continue;
+    checkpointedAt = optimizer.step;
     let metrics: EsmmMetrics | null = null;
     if (opts.evalPaths.length > 0) {
       const evalStream = cachedEval ? null : readEval();
@@ -137,7 +141,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
       state: { epoch, shuffle_rng: s.shuffleRng.state(), dropout_rng: s.dropoutRng.state(), step: optimizer.step },
     });
   }
-  if (!trainStats) throw new EsmmError(`${opts.outDir}: nothing to train: the checkpoint already has ${s.history.length} epochs (${optimizer.step} steps)`);
+  if (!trainStats) throw new EsmmError(`${opts.outDir}: nothing to train: the checkpoint already has ${s.history.at(-1)?.epoch ?? 0} epochs (${optimizer.step} steps)`);
   const training = trainingRecord(s.history, trainStats);
   await saveModel(opts.outDir, { config, encoder, model, training });
   return {
@@ -210,7 +214,7 @@ function maxBatchFor(config: Config): number {
 }
 
 function trainingRecord(history: EpochRecord[], stats: ReadStats): TrainingRecord {
-  return { epochs_completed: history.length, steps: history.at(-1)?.steps ?? 0, train_rows: stats.rowsUsed, history };
+  return { epochs_completed: history.at(-1)?.epoch ?? 0, steps: history.at(-1)?.steps ?? 0, train_rows: stats.rowsUsed, history };
 }
 
 function formatEpoch(r: EpochRecord, seconds: number): string {
