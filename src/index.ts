@@ -5,7 +5,11 @@ export { loadEasyRecConfig, parseEasyRecConfig, isEasyRecConfig, type EasyRecLoa
 export { EsmmError, DataError } from './errors.js';
 export type { Batch, FieldBatch } from './data/batch.js';
 export { Encoder, type EncoderJSON, type RawValue } from './data/encoder.js';
-export { loadDataset, type ReadStats } from './data/dataset.js';
+export { loadDataset, loadUnlabeled, type ReadStats } from './data/dataset.js';
+export { readEncodedChunks, readAll, shuffledBatches, concatBatches, type ChunkStream, type ReadOptions } from './data/pipeline.js';
+export { openSource, openEncoded, type RecordSource, type EncodedSource } from './data/source.js';
+export { expandPaths } from './data/paths.js';
+export { inspectData, type InspectReport, type FeatureSummary } from './data/inspect.js';
 export { inferConfig } from './data/infer.js';
 export { writeSynth, generateFunnel, describeSynth, SYNTH_DEFAULTS, type SynthOptions, type SynthStats } from './data/synth.js';
 export { readTruth } from './data/truth.js';
@@ -15,7 +19,7 @@ export { EsmmModel, type ModelSpec, type ModelKind, type FeatureSpec } from './m
 export { Optimizer, type OptimizerOptions } from './optim/optimizer.js';
 export { train, type TrainOptions, type TrainSummary } from './train/trainer.js';
 export { compareModels, summarize, type CompareOptions, type CompareRun } from './train/compare.js';
-export { predictAll, evaluateModel, type Predictions } from './train/evaluate.js';
+export { predictAll, evaluateModel, scoreChunks, metricsOf, type Predictions, type ScoredRows } from './train/evaluate.js';
 export { createProgress, type ProgressSink } from './train/progress.js';
 export { loadModel, saveModel, readManifest, type Manifest, type LoadedModel } from './io/model-dir.js';
 export { evaluatePredictions, type EsmmMetrics } from './metrics/esmm-metrics.js';

@@ -32,12 +32,15 @@ import { VERSION } from '../version.js';
 
 export const MANIFEST = 'manifest.json';
 export const FORMAT = 'esmm-model';
-export const FORMAT_VERSION = 1;
+/** 2: encoder version 2 (feature types, tables, numeric settings), feature groups and per-feature widths. */
+export const FORMAT_VERSION = 2;
 
 export interface EpochRecord {
   epoch: number;
   train_loss: number;
   steps: number;
+  /** Rows trained in this epoch when it stopped early at train.max_steps. */
+  rows?: number;
   eval: EsmmMetrics | null;
 }
 
