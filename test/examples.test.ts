@@ -43,6 +43,12 @@ const EXAMPLES: Record<string, Example> = {
     eval: [join(data, 'aliexpress/aliexpress_test_sample.csv')],
     evalRows: 20,
   },
+  'Ali-CCP in PaddleRec\'s field:feat token format': {
+    config: 'examples/ali-ccp-tokens.yaml',
+    train: [join(data, 'ali-ccp-raw/train_small.txt')],
+    eval: [join(data, 'ali-ccp-raw/test_small.txt')],
+    evalRows: 10,
+  },
   'EasyRec Taobao sample with its own pipeline config (headerless, NULLs, tags, 3 group DNNs)': {
     config: 'examples/taobao-easyrec.config',
     flags: ['--max-steps', '8'],
