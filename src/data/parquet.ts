@@ -1,12 +1,9 @@
-/** Parquet input and encoded-Parquet output (DuckDB). Placeholder until the Parquet reader lands. */
-import type { Config } from '../config.js';
-import { EsmmError } from '../errors.js';
-import type { EncodedSource, RecordSource } from './source.js';
-
-export async function openParquetSource(path: string, _cfg: Config): Promise<RecordSource> {
-  throw new EsmmError(`${path}: Parquet input is not available yet`);
-}
-
-export async function openEncodedParquet(_path: string): Promise<EncodedSource | null> {
-  return null;
-}
+/**
+ * Parquet in and out (DuckDB): a user's Parquet file as a RecordSource (parquet-raw.ts), and the encoded
+ * Parquet files of `esmm data convert` (layout in parquet-layout.ts), which hold rows already encoded:
+ * read straight into Batches (parquet-encoded.ts), written from Batches (parquet-write.ts).
+ */
+export { openParquetSource, type ParquetSourceOptions } from './parquet-raw.js';
+export { openEncodedParquet, type EncodedParquetOptions, type EncodedParquetSource } from './parquet-encoded.js';
+export { writeEncodedParquet, type WriteEncodedOptions, type WriteEncodedResult } from './parquet-write.js';
+export { encodedSchema, ENCODED_FORMAT, ENCODED_VERSION, type EncodedLayout, type EncodedSchema } from './parquet-layout.js';

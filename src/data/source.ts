@@ -61,7 +61,9 @@ export async function openSource(path: string, cfg: Config): Promise<RecordSourc
 
 /** An encoded Parquet file's batches, or null when `path` is not one (any other format or a raw Parquet file). */
 export async function openEncoded(path: string, input: InputConfig): Promise<EncodedSource | null> {
-  if (formatOf(path, input) !== 'parquet') return null;
+  // Converted files are recognised by their extension whatever input.format says, so the config written
+  // for the original (e.g. CSV) files trains on `esmm data convert`'s output as it is.
+  if (formatOf(path, input) !== 'parquet' && !/\.(parquet|pq)$/i.test(path)) return null;
   return (await import('./parquet.js')).openEncodedParquet(path);
 }
 

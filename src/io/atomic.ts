@@ -106,6 +106,34 @@ export class AtomicFileWriter {
 }
 
 /**
+ * A fresh temporary sibling path of `filePath` (nothing is created), for a file another writer (e.g.
+ * DuckDB) produces before installFile puts it in place. Leftovers of dead processes are removed first,
+ * as by every writer here.
+ */
+export function tempSibling(filePath: string): string {
+  fs.mkdirSync(path.dirname(path.resolve(filePath)), { recursive: true });
+  removeStaleSiblings(filePath);
+  return uniqueSibling(filePath, TEMP_MARK);
+}
+
+/** Makes the complete file `temp` durable and renames it over `filePath` (see the module comment). */
+export function installFile(temp: string, filePath: string): void {
+  try {
+    const fd = fs.openSync(temp, 'r+');
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(temp, filePath);
+  } catch (e) {
+    fs.rmSync(temp, { force: true });
+    throw wrapIoError(e, `cannot write ${filePath}`);
+  }
+  fsyncDir(path.dirname(path.resolve(filePath)));
+}
+
+/**
  * Replaces the whole content of directory `dir` with `files` (plain file names → content) so that a crash
  * at any point leaves either the complete old directory or the complete new one (see the module comment).
  * Files of the old directory that are not in `files` are gone afterwards.
