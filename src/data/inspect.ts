@@ -4,7 +4,10 @@
  * and the invalid rows found (always counted, never fatal, so one run shows every problem).
  */
 import { featureColumn, isDenseNumeric, type Config } from '../config.js';
+import { EsmmError } from '../errors.js';
 import { fnv1a32 } from './hash.js';
+import { expandPaths } from './paths.js';
+import { openEncoded } from './source.js';
 import { parseNumber } from './features.js';
 import { scanLabeledRows, type RowCounts, type RowProblem } from './rows.js';
 
@@ -37,6 +40,13 @@ export interface InspectReport extends RowCounts {
 const EXACT_LIMIT = 1 << 16;
 
 export async function inspectData(paths: string[], cfg: Config, maxRows?: number): Promise<InspectReport> {
+  for (const path of expandPaths(paths)) {
+    const encoded = await openEncoded(path, cfg.input);
+    if (encoded) {
+      encoded.close();
+      throw new EsmmError(`${path}: already encoded by \`esmm data convert\` (${encoded.rows} rows): inspect the files it was converted from`);
+    }
+  }
   const isNull = (v: string) => v === '' || cfg.input.null_values.includes(v);
   const summaries = cfg.features.map((f) => new ColumnSummary(f.type, isDenseNumeric(f), f.separator, f.type === 'weighted_id_list' ? f.kv_separator : null));
   const counts = await scanLabeledRows(paths, cfg, { onBadRow: 'skip', maxRows }, (_path, featureColumns) => (fields) => {

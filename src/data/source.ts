@@ -33,11 +33,15 @@ export interface EncodedSource {
   close(): void;
 }
 
-/** The format of one path: the config's, or for `auto` by extension. */
+/**
+ * The format of one path: the config's, or for `auto` by extension. A `.parquet` file is Parquet whatever
+ * the config says, so a config written for CSV files also reads `esmm data convert`'s output.
+ */
 export function formatOf(path: string, input: InputConfig): Exclude<InputFormat, 'auto'> {
-  if (input.format !== 'auto') return input.format;
   const ext = extname(path).toLowerCase();
-  return ext === '.parquet' || ext === '.pq' ? 'parquet' : ext === '.tsv' || ext === '.tab' ? 'tsv' : 'csv';
+  if (ext === '.parquet' || ext === '.pq') return 'parquet';
+  if (input.format !== 'auto') return input.format;
+  return ext === '.tsv' || ext === '.tab' ? 'tsv' : 'csv';
 }
 
 /**
@@ -61,9 +65,7 @@ export async function openSource(path: string, cfg: Config): Promise<RecordSourc
 
 /** An encoded Parquet file's batches, or null when `path` is not one (any other format or a raw Parquet file). */
 export async function openEncoded(path: string, input: InputConfig): Promise<EncodedSource | null> {
-  // Converted files are recognised by their extension whatever input.format says, so the config written
-  // for the original (e.g. CSV) files trains on `esmm data convert`'s output as it is.
-  if (formatOf(path, input) !== 'parquet' && !/\.(parquet|pq)$/i.test(path)) return null;
+  if (formatOf(path, input) !== 'parquet') return null;
   return (await import('./parquet.js')).openEncodedParquet(path);
 }
 
@@ -71,6 +73,10 @@ async function openDelimited(path: string, input: InputConfig, format: 'csv' | '
   const delimiter = format === 'tsv' ? '\t' : inputDelimiter(input);
   if (input.header) {
     const file = await CsvFile.open(path, { delimiter });
+    if (file.header.some((h) => h.includes('\u0000'))) {
+      file.close();
+      throw new EsmmError(`${path}: not a text file (NUL bytes in its first line): is it Parquet? Name it .parquet or set input.format`);
+    }
     return { path, columns: file.header, chunks: () => file.chunks(), close: () => file.close() };
   }
   const columns = input.columns;
