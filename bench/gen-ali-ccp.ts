@@ -10,7 +10,7 @@
  */
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeAliCcpRaw, writeAliCcpTokens, type AliCcpSynthOptions } from '../src/data/ali-ccp-synth.js';
+import { AliCcpSimulator, writeAliCcpRaw, writeAliCcpTokens, type AliCcpSynthOptions } from '../src/data/ali-ccp-synth.js';
 
 const args = process.argv.slice(2);
 const value = (name: string): string | undefined => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
@@ -28,13 +28,17 @@ if (out === undefined || num('--rows') === undefined) {
 }
 const seed = num('--seed') ?? 1;
 const splits: [string, number][] = [['train', num('--rows')!]];
+// Both splits draw from one population of users and items, sized by the training split.
+const world = new AliCcpSimulator({ rows: num('--rows')!, seed, users: num('--users') });
 const testRows = num('--test-rows') ?? 0;
 if (testRows > 0) splits.push(['test', testRows]);
 for (const [split, rows] of splits) {
   const opts: AliCcpSynthOptions = {
     rows,
-    seed: split === 'train' ? seed : seed + 1_000_003,
-    users: num('--users'),
+    seed, // the same users and items in both splits, other impressions
+    sampleSeed: split === 'train' ? seed : seed + 1_000_003,
+    users: world.users,
+    items: world.items,
     interleave: num('--interleave'),
   };
   const t0 = performance.now();

@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 import fc from 'fast-check';
 import { loadConfig, parseConfig, type Config } from '../src/config.js';
 import { aliCcpFiles, openAliCcpSource, openAliCcpTokenSource, type AliCcpOptions } from '../src/data/ali-ccp.js';
-import { writeAliCcpRaw, writeAliCcpTokens } from '../src/data/ali-ccp-synth.js';
+import { AliCcpSimulator, writeAliCcpRaw, writeAliCcpTokens } from '../src/data/ali-ccp-synth.js';
 import type { RecordSource, SourceRecord } from '../src/data/source.js';
 import { openSource } from '../src/data/source.js';
 import { DataError, EsmmError } from '../src/errors.js';
@@ -296,6 +296,22 @@ describe('raw Ali-CCP: the join', () => {
     }
   });
 
+  test('the budget and scratch directory come from the environment when not given', async () => {
+    const saved = { ...process.env };
+    try {
+      process.env.ESMM_JOIN_TMPDIR = scratch;
+      process.env.ESMM_JOIN_MEMORY_MB = String(4000 / (1 << 20));
+      const source = await openAliCcpSource(skeleton, SHAPES);
+      assert.equal(good(await readAll(source)).length, 6000);
+      assert.ok(source.stats.partitions >= 10);
+      process.env.ESMM_JOIN_MEMORY_MB = 'lots';
+      await assert.rejects(openAliCcpSource(skeleton, SHAPES), /ESMM_JOIN_MEMORY_MB: the join memory budget must be a positive number/);
+    } finally {
+      process.env = saved;
+    }
+    assert.deepEqual(scratchLeft(), []);
+  });
+
   test('scratch space is removed when the reader stops early or the consumer throws', async () => {
     for (const memoryBytes of [undefined, 4000]) {
       const source = await openAliCcpSource(skeleton, SHAPES, opts({ memoryBytes, blockBytes: 1000 }));
@@ -412,6 +428,37 @@ describe('raw Ali-CCP: files and malformed input', () => {
     const path = rawPair(`1,0,0,k,${list()}\n`, Array.from({ length: 2000 }, (_, i) => `k${i},${list()}`).join('\n'));
     await assert.rejects(readAll(await openAliCcpSource(path, cfg, opts({ memoryBytes: 100 }))), /memory budget of 100 bytes is too small for 2000 common rows/);
     assert.deepEqual(scratchLeft(), []);
+  });
+});
+
+describe('synthetic Ali-CCP', () => {
+  test('label rates, invalid rows and signal in the features', () => {
+    const sim = new AliCcpSimulator({ rows: 300_000, seed: 5 });
+    const stats = { rows: 0, users: 0, clicks: 0, buys: 0, click0buy1: 0 };
+    const byPosition = new Map<number, [number, number]>();
+    for (const s of sim.samples(stats)) {
+      const pos = s.features.find(([field]) => field === '301')![1];
+      const [n, c] = byPosition.get(pos) ?? [0, 0];
+      byPosition.set(pos, [n + 1, c + s.click]);
+    }
+    const ctr = stats.clicks / stats.rows, cvr = stats.buys / stats.clicks;
+    assert.ok(ctr > 0.03 && ctr < 0.05, `ctr ${ctr}`);
+    assert.ok(cvr > 0.002 && cvr < 0.01, `cvr ${cvr}`);
+    assert.ok(stats.click0buy1 > 0 && stats.click0buy1 < 50, `click0buy1 ${stats.click0buy1}`);
+    const rates = [...byPosition.entries()].sort((a, b) => a[0] - b[0]).map(([, [n, c]]) => c / n);
+    assert.ok(rates[0] > 1.5 * rates[3], `ctr by position ${rates}`);
+  });
+
+  test('every user has one common row and every sample points at one; splits share feat ids', () => {
+    const sub = join(dir, 'synth-shape');
+    writeAliCcpRaw(sub, { rows: 2000, seed: 9, users: 50 });
+    writeAliCcpRaw(sub, { rows: 500, seed: 9, users: 50, sampleSeed: 10, split: 'test' });
+    const keys = (name: string, at: number) => readFileSync(join(sub, name), 'latin1').trimEnd().split('\n').map((l) => l.split(',')[at]);
+    const common = keys('common_features_train.csv', 0);
+    assert.equal(new Set(common).size, 50);
+    assert.ok(keys('sample_skeleton_train.csv', 3).every((k) => common.includes(k)));
+    assert.deepEqual(keys('common_features_test.csv', 0), common);
+    assert.equal(readFileSync(join(sub, 'common_features_test.csv'), 'latin1'), readFileSync(join(sub, 'common_features_train.csv'), 'latin1'));
   });
 });
 

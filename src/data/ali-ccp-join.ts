@@ -77,8 +77,12 @@ interface CommonRow {
   bytes: number;
 }
 
-/** Finds the common row of a key: the position of its line, or null. Called once per skeleton row with a key, in order. */
-type Lookup = (key: string) => number; // entry slot in `positions`, or -1
+/**
+ * Finds the common row of a key: a handle for Plan's accessors (a table entry, or the partition whose
+ * position file holds the answer), or -1 when there is none. Called exactly once per skeleton row that
+ * has a key, in skeleton order (the partitioned plan reads its answers in that order).
+ */
+type Lookup = (key: string) => number;
 
 export function newJoinStats(): JoinStats {
   return { commonRows: 0, duplicateCommonKeys: 0, partitions: 0, commonReads: 0, unknownFields: new Set() };

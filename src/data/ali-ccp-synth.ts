@@ -11,11 +11,12 @@
  *   returning in later visits. Item side per row: 205 item, 206 category, 207 shop, 216 brand, 210
  *   intention nodes (1–5), 301 position, crosses 508 / 509 / 702 / 853 (present or not, 853 repeated).
  * - Labels carry signal: click (~4%) rises with an item in a favourite category or brand, the first
- *   position, the item's quality and the user's activity; buy given click (~0.5%) with a favourite brand,
- *   a second item quality and the user's spending. A few rows have click = 0, buy = 1 (as in the real data).
+ *   position, the item's quality, its category's appeal, the user's age group and activity; buy given
+ *   click (~0.5%) with a favourite brand or category, a second item quality and the user's spending. A few rows have click = 0, buy = 1 (as in the real data).
  *
  * Everything about a user or an item is derived from the seed and its index, so generation streams with
- * memory independent of the number of rows. Values are written as the raw data has them: counts for the
+ * memory independent of the number of rows; a test split takes the same seed (the same users and items)
+ * and another sampleSeed. Values are written as the raw data has them: counts for the
  * *_14 fields, 1.0 otherwise. The common file lists users in a scrambled order (not aligned with the
  * skeleton).
  */
@@ -26,7 +27,10 @@ import { Rng } from '../util/rng.js';
 export interface AliCcpSynthOptions {
   /** Skeleton rows (impressions). */
   rows: number;
+  /** Seed of the world: users, their tastes and histories, items. */
   seed?: number;
+  /** Seed of the impression stream (default `seed`): a test split shares the world, not the impressions. */
+  sampleSeed?: number;
   /** Users = common-features rows (default min(100k, rows / 20), at least 10). */
   users?: number;
   /** Items (default min(2M, rows / 10), at least 100). */
@@ -61,6 +65,7 @@ export interface SynthSample {
   features: SynthFeature[];
 }
 
+const MAX_USERS = 10_000_000, MAX_ITEMS = 100_000_000;
 const CATEGORIES = 2000, BRANDS = 20_000, INTENTIONS = 5000, CROSS = 50_000;
 const CARD: Record<string, number> = {
   '121': 98, '122': 13, '124': 2, '125': 7, '126': 3, '127': 3, '128': 2, '129': 4, '301': 4,
@@ -71,6 +76,7 @@ const CARD: Record<string, number> = {
 interface Taste {
   cats: number[];
   brands: number[];
+  age: number;
   activity: number;
   spending: number;
 }
@@ -81,6 +87,7 @@ export class AliCcpSimulator {
   readonly items: number;
   readonly shops: number;
   private readonly seed: number;
+  private readonly sampleSeed: number;
   private readonly visitLength: number;
   private readonly interleave: number;
   private readonly firstSampleId: number;
@@ -89,15 +96,17 @@ export class AliCcpSimulator {
   constructor(opts: AliCcpSynthOptions) {
     this.rows = Math.max(0, Math.floor(opts.rows));
     this.seed = opts.seed ?? 1;
-    this.users = Math.max(10, Math.floor(opts.users ?? Math.min(100_000, this.rows / 20)));
-    this.items = Math.max(100, Math.floor(opts.items ?? Math.min(2_000_000, this.rows / 10)));
+    this.sampleSeed = opts.sampleSeed ?? this.seed;
+    this.users = Math.min(MAX_USERS, Math.max(10, Math.floor(opts.users ?? Math.min(100_000, this.rows / 20))));
+    this.items = Math.min(MAX_ITEMS, Math.max(100, Math.floor(opts.items ?? Math.min(2_000_000, this.rows / 10))));
     this.shops = Math.max(10, Math.floor(this.items / 20));
     this.visitLength = Math.max(1, opts.visitLength ?? 20);
     this.interleave = Math.max(1, Math.floor(opts.interleave ?? 1));
     this.firstSampleId = opts.firstSampleId ?? 1;
-    // Feat ids are global, as in the real data: each field owns a range.
+    // Feat ids are global, as in the real data: each field owns a fixed range (the same for any size, so
+    // that splits of different sizes share ids).
     let next = 1;
-    const sizes: [string, number][] = [['101', this.users], ['205', this.items], ['207', this.shops], ['110_14', this.shops], ...Object.entries(CARD)];
+    const sizes: [string, number][] = [['101', MAX_USERS], ['205', MAX_ITEMS], ['207', MAX_ITEMS], ['110_14', MAX_ITEMS], ...Object.entries(CARD)];
     for (const [field, size] of sizes) {
       this.base.set(field, next);
       next += size;
@@ -126,7 +135,7 @@ export class AliCcpSimulator {
     const r = new Rng(this.seed, 2 * u + 2);
     const cats = Array.from({ length: 3 + r.below(4) }, () => zipf(r, CATEGORIES));
     const brands = Array.from({ length: 3 + r.below(4) }, () => zipf(r, BRANDS));
-    return { cats, brands, activity: 0.5 * r.normal(), spending: 0.5 * r.normal() };
+    return { cats, brands, age: r.below(CARD['125']), activity: 0.5 * r.normal(), spending: 0.5 * r.normal() };
   }
 
   /** The user side: the features of user u's common row. */
@@ -138,7 +147,7 @@ export class AliCcpSimulator {
     one('101', u);
     for (const f of ['121', '122', '124', '125', '126', '127', '128', '129']) {
       if (f === '126' && r.uniform() < 0.1) continue; // occasionally missing
-      one(f, r.below(CARD[f]));
+      one(f, f === '125' ? t.age : r.below(CARD[f]));
     }
     const history = (field: string, favourites: number[], card: number, min: number, max: number) => {
       const seen = new Set<number>();
@@ -160,7 +169,7 @@ export class AliCcpSimulator {
 
   /** The samples in skeleton order. */
   *samples(stats?: AliCcpSynthStats): Generator<SynthSample> {
-    const r = new Rng(this.seed, 1);
+    const r = new Rng(this.sampleSeed, 1);
     interface Visit { user: number; taste: Taste; left: number }
     const newVisit = (): Visit => {
       const user = zipf(r, this.users);
@@ -195,6 +204,7 @@ export class AliCcpSimulator {
     const shop = mix32(h) % this.shops;
     const quality = ((h >>> 8) & 0xff) / 128 - 1; // in [-1, 1)
     const quality2 = ((h >>> 16) & 0xff) / 128 - 1;
+    const appeal = (mix32(cat ^ this.seed) & 0xff) / 128 - 1; // of the category
     const position = Math.min(3, Math.floor(-Math.log(1 - r.uniform()) * 1.2));
     const favCat = t.cats.includes(cat) ? 1 : 0;
     const favBrand = t.brands.includes(brand) || (favCat === 1 && r.uniform() < 0.3) ? 1 : 0;
@@ -215,7 +225,8 @@ export class AliCcpSimulator {
       for (let i = 0; i < k; i++) f.push(['853', this.feat('853', mix32(user * 7 + cat + i) % CROSS), '1.0']);
     }
 
-    const clickLogit = -4.6 + 1.6 * favCat + 0.7 * favBrand + (position === 0 ? 0.5 : position >= 2 ? -0.3 : 0) + t.activity + 0.6 * quality;
+    const clickLogit =
+      -4.6 + 1.6 * favCat + 0.7 * favBrand + (position === 0 ? 0.5 : position >= 2 ? -0.3 : 0) + t.activity + 0.6 * quality + 0.6 * appeal + 0.1 * (t.age - 3);
     const click = r.uniform() < sigmoid(clickLogit) ? 1 : 0;
     let buy = 0;
     if (click === 1) buy = r.uniform() < sigmoid(-6.7 + 1.4 * favBrand + 0.5 * favCat + 0.8 * quality2 + t.spending) ? 1 : 0;
