@@ -80,3 +80,24 @@ describe('sample data sets train with the example configs', { skip }, () => {
     });
   }
 });
+
+describe('esmm data inspect on the samples', { skip }, () => {
+  it('counts the Taobao sample as its README states (10,000 rows, 533 clicks, 4 buys) and its NULLs as missing', () => {
+    const r = JSON.parse(esmm('data', 'inspect', '--config', 'examples/taobao-easyrec.config', '--data', join(data, 'taobao-easyrec/taobao_test_data'), '--json'));
+    assert.equal(r.rowsUsed, 10_000);
+    assert.equal(r.clicks, 533);
+    assert.equal(r.buys, 4);
+    const lines = readFileSync(join(data, 'taobao-easyrec/taobao_test_data'), 'utf8').trim().split('\n');
+    // brand is column 8 (index 7): empty or NULL counts as missing
+    const missingBrand = lines.filter((l) => ['', 'NULL'].includes(l.split(',')[7])).length;
+    assert.equal(r.features.find((f: { name: string }) => f.name === 'brand').missing, missingBrand);
+    assert.equal(r.features.find((f: { name: string }) => f.name === 'user_id').distinct, new Set(lines.map((l) => l.split(',')[8])).size);
+  });
+
+  it('infers a config from a CSV header when none is given', () => {
+    const r = JSON.parse(esmm('data', 'inspect', '--data', join(data, 'aliexpress/aliexpress_train_sample.csv'), '--buy', 'conversion', '--json'));
+    assert.equal(r.rowsUsed, 100);
+    assert.equal(r.features.length, 80);
+  });
+});
+
