@@ -123,6 +123,27 @@ describe('feature types', () => {
   });
 });
 
+describe('repeated long lists (memo)', () => {
+  test('a long list repeated on consecutive rows encodes, weighs and counts exactly like a fresh one', async () => {
+    const long = Array.from({ length: 40 }, (_, i) => `f${i}:${i + 1}`).join('|');
+    const other = Array.from({ length: 30 }, (_, i) => `g${i}:2`).join('|');
+    const fitFile = temp(`click,buy,h\n1,0,${Array.from({ length: 20 }, (_, i) => `f${2 * i}:1`).join('|')}\n`);
+    const cfg = config([{ name: 'h', type: 'weighted_id_list' }]);
+    const enc = await Encoder.fit(cfg, [fitFile]);
+    const rows = [long, long, other, long, long];
+    const { data, stats } = await loadDataset([temp(`click,buy,h\n${rows.map((r) => `0,0,${r}`).join('\n')}\n`)], cfg, enc);
+    const f = data.fields[0];
+    rows.forEach((r, i) => {
+      const pieces = r.split('|');
+      const ids = [...f.ids.subarray(f.offsets[i], f.offsets[i + 1])];
+      assert.deepEqual(ids, pieces.map((p) => enc.encodeValue(0, p.split(':')[0])));
+      assert.deepEqual([...f.weights!.subarray(f.offsets[i], f.offsets[i + 1])], pieces.map((p) => Number(p.split(':')[1])));
+    });
+    // odd f-ids are unseen in the fit file: 20 per `long` row, every g-id too
+    assert.equal(stats.features[0].oov, 4 * 20 + 30);
+  });
+});
+
 describe('config validation', () => {
   const bad = (raw: unknown, pattern: RegExp) => assert.throws(() => parseConfig(raw, 'c.yaml'), (e: unknown) => e instanceof EsmmError && pattern.test(e.message));
 

@@ -70,7 +70,15 @@ interface Codec {
   readonly mapper: IdMapper | null;
   readonly dense: DenseNumeric | null;
   readonly slot: number;
+  /**
+   * The last long list value and its encoding. Rows often repeat the previous row's list (Ali-CCP's user
+   * history comes from a common row shared by consecutive samples): then the ids are copied, not re-parsed.
+   */
+  memo: { raw: string; ids: Int32Array; weights: Float32Array | null; oov: number } | null;
 }
+
+/** Lists shorter than this are cheaper to split again than to remember. */
+const MEMO_MIN_CHARS = 64;
 
 export interface FitOptions {
   /** Defaults to the config's train.on_bad_row. */
@@ -298,6 +306,16 @@ export class Encoder {
       return true;
     }
     if (missing) return true;
+    const memo = c.memo;
+    if (memo !== null && memo.raw === raw) {
+      for (let p = 0; p < memo.ids.length; p++) {
+        if (memo.weights !== null) field.pushWeighted(memo.ids[p], memo.weights[p]);
+        else field.push(memo.ids[p]);
+      }
+      counters.oov[f] += memo.oov;
+      return true;
+    }
+    const start = field.length, oovBefore = counters.oov[f];
     const pieces = raw.includes(c.separator) ? raw.split(c.separator) : [raw];
     for (let p = 0; p < pieces.length; p++) {
       let id = pieces[p];
@@ -321,6 +339,12 @@ export class Encoder {
       if (c.shape === 'weighted') field.pushWeighted(row, weight);
       else field.push(row);
     }
+    if (raw.length >= MEMO_MIN_CHARS) {
+      c.memo = {
+        raw, ids: field.ids.slice(start, field.length), weights: field.weights ? field.weights.slice(start, field.length) : null,
+        oov: counters.oov[f] - oovBefore,
+      };
+    }
     return true;
   }
 
@@ -338,7 +362,7 @@ export class Encoder {
 
 function makeCodec(spec: FeatureConfig, mapper: IdMapper | null, dense: DenseNumeric | null, slot: number): Codec {
   const shape: FieldShape = spec.type === 'id_list' ? 'list' : spec.type === 'weighted_id_list' ? 'weighted' : 'single';
-  return { spec, column: featureColumn(spec), shape, separator: spec.separator, kvSeparator: spec.kv_separator, mapper, dense, slot };
+  return { spec, column: featureColumn(spec), shape, separator: spec.separator, kvSeparator: spec.kv_separator, mapper, dense, slot, memo: null };
 }
 
 /** Whether a feature's rows come from a vocabulary fitted on the training files. */
