@@ -5,9 +5,11 @@
  *  - the same rows as a raw Parquet file of strings ("v<id>", lists joined with '|'), as a user would have.
  * Then prints rows/s of (a) writing the encoded file, (b) reading it into Batches, (c) reading the raw file
  * through a RecordSource (records of strings; no encoder), each the median of --repeat runs (default 3),
- * by wall time and by this process's CPU time (DuckDB's threads included; other load on the machine
- * inflates the wall figure), and the peak RSS sampled during each phase. Numbers only, never a verdict.
+ * by wall time and by CPU time (the process's, DuckDB's threads included; other load on the machine
+ * inflates the wall figure), and the peak RSS of each phase (each runs in a process of its own, so one
+ * phase's memory does not hide the next one's). Numbers only, never a verdict.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +17,7 @@ import { parseConfig } from '../src/config.js';
 import type { Batch } from '../src/data/batch.js';
 import { Db, sqlString } from '../src/data/duckdb.js';
 import { openEncodedParquet, openParquetSource, writeEncodedParquet, type EncodedSchema } from '../src/data/parquet.js';
-import { Rng } from '../src/util/rng.js';
+import { fileURLToPath } from 'node:url';
 
 const args = process.argv.slice(2);
 const option = (name: string) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : NaN);
@@ -35,55 +37,104 @@ const schema: EncodedSchema = {
   dense: ['d0', 'd1'],
 };
 
-/** Synthetic batches: skewed ids (floor(n·u³) + 1), lists of 0–5 ids, uniform dense values, ~5% clicks. */
+/** A small fast generator (xorshift32): the benchmark should time the writer, not the random numbers. */
+function uniforms(seed: number): () => number {
+  let x = seed | 1;
+  return () => {
+    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+    return (x >>> 0) / 4294967296;
+  };
+}
+
+/** Synthetic batches: skewed ids (1 + floor(n·u³)), lists of 0–5 ids, uniform dense values, ~5% clicks. */
 async function* synthetic(n: number, seed: number): AsyncGenerator<Batch> {
-  const rng = new Rng(seed);
+  const u = uniforms(seed);
   for (let start = 0; start < n; start += CHUNK) {
     const size = Math.min(CHUNK, n - start);
+    const identity = new Int32Array(size + 1);
+    for (let i = 0; i <= size; i++) identity[i] = i;
     const fields = CARDINALITIES.map((c) => {
       const ids = new Int32Array(size);
-      for (let i = 0; i < size; i++) ids[i] = 1 + Math.floor(c * rng.uniform() ** 3);
-      return { ids, offsets: Int32Array.from({ length: size + 1 }, (_, i) => i), weights: null };
+      for (let i = 0; i < size; i++) { const x = u(); ids[i] = 1 + Math.floor(c * x * x * x); }
+      return { ids, offsets: identity.slice(), weights: null };
     });
     for (const c of LIST_CARDINALITIES) {
       const offsets = new Int32Array(size + 1);
-      const ids: number[] = [];
+      const ids = new Int32Array(size * 5);
+      let k = 0;
       for (let i = 0; i < size; i++) {
-        const k = Math.floor(rng.uniform() * 6);
-        for (let j = 0; j < k; j++) ids.push(1 + Math.floor(c * rng.uniform() ** 2));
-        offsets[i + 1] = ids.length;
+        const len = Math.floor(u() * 6);
+        for (let j = 0; j < len; j++) { const x = u(); ids[k++] = 1 + Math.floor(c * x * x); }
+        offsets[i + 1] = k;
       }
-      fields.push({ ids: Int32Array.from(ids), offsets, weights: null });
+      fields.push({ ids: ids.slice(0, k), offsets, weights: null });
     }
-    const dense = Float32Array.from({ length: size * 2 }, () => rng.uniform());
-    const click = Float32Array.from({ length: size }, () => (rng.uniform() < 0.05 ? 1 : 0));
-    const buy = Float32Array.from(click, (y) => (y === 1 && rng.uniform() < 0.2 ? 1 : 0));
+    const dense = new Float32Array(size * 2), click = new Float32Array(size), buy = new Float32Array(size);
+    for (let i = 0; i < size * 2; i++) dense[i] = u();
+    for (let i = 0; i < size; i++) {
+      click[i] = u() < 0.05 ? 1 : 0;
+      buy[i] = click[i] === 1 && u() < 0.2 ? 1 : 0;
+    }
     yield { size, click, buy, fields, dense, denseWidth: 2 };
   }
 }
 
-/** Runs `work`, returning its rows, wall and CPU seconds and the peak RSS seen meanwhile. */
-async function phase(work: () => Promise<number>) {
-  let peak = process.memoryUsage().rss;
-  const timer = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 20);
+/** One run of a phase in this process: rows, wall and CPU seconds, peak RSS (MB). */
+async function run(phase: string, file: string): Promise<{ rows: number; wall: number; cpu: number; peakMb: number }> {
   const wall = performance.now();
   const cpu = process.cpuUsage();
-  const n = await work();
+  const rows = await PHASES[phase](file);
   const used = process.cpuUsage(cpu);
-  clearInterval(timer);
-  peak = Math.max(peak, process.memoryUsage().rss);
-  return { rows: n, wall: (performance.now() - wall) / 1000, cpu: (used.user + used.system) / 1e6, peakMb: peak / 2 ** 20 };
+  return { rows, wall: (performance.now() - wall) / 1000, cpu: (used.user + used.system) / 1e6, peakMb: process.resourceUsage().maxRSS / 1024 };
 }
 
-async function measured(label: string, runs: number, work: () => Promise<number>): Promise<void> {
+const PHASES: Record<string, (file: string) => Promise<number>> = {
+  async write(file) {
+    return (await writeEncodedParquet(file, { encoder: { bench: true }, schema, chunks: synthetic(rows, 1) })).rows;
+  },
+  async generate() {
+    let n = 0;
+    for await (const b of synthetic(rows, 1)) n += b.size;
+    return n;
+  },
+  async encoded(file) {
+    const src = await openEncodedParquet(file);
+    if (src === null) throw new Error('not recognised as encoded');
+    let n = 0;
+    for await (const b of src.chunks()) n += b.size;
+    src.close();
+    return n;
+  },
+  async raw(file) {
+    const cfg = parseConfig({
+      features: [
+        ...CARDINALITIES.map((_, i) => ({ name: `f${i}` })),
+        ...LIST_CARDINALITIES.map((_, i) => ({ name: `l${i}`, type: 'id_list' })),
+        { name: 'd0', type: 'numeric' }, { name: 'd1', type: 'numeric' },
+      ],
+    });
+    const src = await openParquetSource(file, cfg);
+    let n = 0;
+    for await (const records of src.chunks()) n += records.length;
+    src.close();
+    return n;
+  },
+};
+
+/** Runs a phase `runs` times, each in a fresh process, and prints the medians and the largest peak RSS. */
+function measured(label: string, phase: string, file: string, runs: number): void {
   const results = [];
-  for (let r = 0; r < runs; r++) results.push(await phase(work));
+  for (let r = 0; r < runs; r++) {
+    const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--phase', phase, '--file', file, '--rows', String(rows)], { encoding: 'utf8' });
+    if (child.status !== 0) throw new Error(`phase ${phase} failed:\n${child.stderr}`);
+    results.push(JSON.parse(child.stdout));
+  }
   const median = (xs: number[]) => xs.sort((a, b) => a - b)[xs.length >> 1];
   const wall = median(results.map((r) => r.wall)), cpu = median(results.map((r) => r.cpu));
   const n = results[0].rows;
   const rate = (s: number) => Math.round(n / s).toLocaleString('en-US').padStart(10);
   const peak = Math.max(...results.map((r) => r.peakMb));
-  console.log(`${label.padEnd(34)} ${n} rows  wall ${wall.toFixed(2)} s ${rate(wall)} rows/s  cpu ${cpu.toFixed(2)} s ${rate(cpu)} rows/s  peak RSS ${peak.toFixed(0)} MB`);
+  console.log(`${label.padEnd(36)} ${n} rows  wall ${wall.toFixed(2)} s ${rate(wall)} rows/s  cpu ${cpu.toFixed(2)} s ${rate(cpu)} rows/s  peak RSS ${peak.toFixed(0)} MB`);
 }
 
 async function writeRawCopy(encoded: string, raw: string): Promise<void> {
@@ -98,38 +149,25 @@ async function writeRawCopy(encoded: string, raw: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  if (args.includes('--phase')) {
+    const phase = args[args.indexOf('--phase') + 1], file = args[args.indexOf('--file') + 1];
+    process.stdout.write(JSON.stringify(await run(phase, file)));
+    return;
+  }
   const dir = mkdtempSync(join(tmpdir(), 'esmm-bench-parquet-'));
   const encoded = join(dir, 'encoded.parquet'), raw = join(dir, 'raw.parquet');
-  console.log(`# ${rows} rows, 20 feature columns (16 ids, 2 lists, 2 dense) + 2 labels; median of ${repeat}; files in ${dir}`);
+  console.log(`# ${rows} rows, 20 feature columns (16 ids, 2 lists, 2 dense) + 2 labels; median of ${repeat} runs, each in its own process`);
   try {
-    await measured('write encoded (Batch → Parquet)', 1, async () => (await writeEncodedParquet(encoded, { encoder: { bench: true }, schema, chunks: synthetic(rows, 1) })).rows);
+    measured('generate batches only (no writing)', 'generate', encoded, 1);
+    measured('write encoded (Batch → Parquet)', 'write', encoded, 1);
     console.log(`  encoded file: ${(statSync(encoded).size / 2 ** 20).toFixed(1)} MB`);
-    await measured('read encoded (Parquet → Batch)', repeat, async () => {
-      const src = await openEncodedParquet(encoded);
-      if (src === null) throw new Error('not recognised as encoded');
-      let n = 0;
-      for await (const b of src.chunks()) n += b.size;
-      src.close();
-      return n;
-    });
+    measured('read encoded (Parquet → Batch)', 'encoded', encoded, repeat);
     await writeRawCopy(encoded, raw);
-    console.log(`  raw file: ${(statSync(raw).size / 2 ** 20).toFixed(1)} MB`);
-    const cfg = parseConfig({
-      features: [
-        ...CARDINALITIES.map((_, i) => ({ name: `f${i}` })),
-        ...LIST_CARDINALITIES.map((_, i) => ({ name: `l${i}`, type: 'id_list' })),
-        { name: 'd0', type: 'numeric' }, { name: 'd1', type: 'numeric' },
-      ],
-    });
-    await measured('read raw (Parquet → string records)', repeat, async () => {
-      const src = await openParquetSource(raw, cfg);
-      let n = 0;
-      for await (const records of src.chunks()) n += records.length;
-      src.close();
-      return n;
-    });
+    console.log(`  raw file (strings "v<id>", lists "c<id>|..."): ${(statSync(raw).size / 2 ** 20).toFixed(1)} MB`);
+    measured('read raw (Parquet → string records)', 'raw', raw, repeat);
   } finally {
     if (!keep) rmSync(dir, { recursive: true, force: true });
+    else console.log(`  kept ${dir}`);
   }
 }
 

@@ -17,7 +17,7 @@ import { encodedSchema, openEncodedParquet, openParquetSource, writeEncodedParqu
 import { ENCODER_KEY, FORMAT_KEY, layoutFor } from '../src/data/parquet-layout.js';
 import { concatBatches, readAll, readEncodedChunks } from '../src/data/pipeline.js';
 import type { SourceRecord } from '../src/data/source.js';
-import { EsmmError } from '../src/errors.js';
+import { DataError, EsmmError } from '../src/errors.js';
 import { seededRandom } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'esmm-parquet-test-'));
@@ -180,6 +180,14 @@ describe('raw Parquet as records', () => {
   test('a single-id feature reading a list column is an error', async () => {
     const path = await parquetFrom(`SELECT 1 AS click, 0 AS buy, [1, 2] AS tags`);
     await rejectsWith(() => openParquetSource(path, parseConfig({ features: [{ name: 'tags' }] })), /feature "tags" \(type id\) takes one value, but column "tags" holds lists \(INTEGER\[\]\)/);
+  });
+
+  test('positions are rows: the source says so, and a DataError in rows reads "file: row N"', async () => {
+    const src = await openParquetSource(await parquetFrom(`SELECT 1 AS x`), parseConfig({ features: [{ name: 'x' }] }));
+    assert.equal(src.unit, 'row');
+    src.close();
+    assert.equal(new DataError('a.parquet', 17, 'click', 'label must be 0 or 1', src.unit).message, 'a.parquet: row 17 column "click": label must be 0 or 1');
+    assert.equal(new DataError('a.csv', 17, null, 'bad').message, 'a.csv:17: bad');
   });
 
   test('breaking out early closes cleanly; the source can be read again', async () => {

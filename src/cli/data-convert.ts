@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../config.js';
+import { loadAnyConfig } from '../config/load.js';
 import { convertToParquet, type ConvertedSplit } from '../data/convert.js';
+import { EsmmError } from '../errors.js';
 import { oneOf, printJson } from './options.js';
 
 interface ConvertFlags {
   config: string;
-  train: string[];
+  train?: string[];
   eval?: string[];
   out: string;
   onBadRow?: 'error' | 'skip';
@@ -16,15 +17,19 @@ interface ConvertFlags {
 export function registerConvert(data: Command): void {
   data.command('convert')
     .description('fit the encoder on the training files and write every split already encoded (DIR/train.parquet, DIR/eval.parquet, DIR/encoder.json): training then reads batches without parsing or encoding')
-    .requiredOption('--config <file>', 'YAML or JSON config (its input and features)')
-    .requiredOption('--train <paths...>', 'training file(s) or glob(s), any input format; the encoder is fitted on these')
-    .option('--eval <paths...>', 'evaluation file(s) or glob(s), encoded with the training encoder')
+    .requiredOption('--config <file>', 'YAML/JSON config or an EasyRec pipeline config (its input and features)')
+    .option('--train <paths...>', 'training file(s) or glob(s), any input format; the encoder is fitted on these (default: an EasyRec config\'s train_input_path)')
+    .option('--eval <paths...>', 'evaluation file(s) or glob(s), encoded with the training encoder (default: an EasyRec config\'s eval_input_path)')
     .requiredOption('--out <dir>', 'output directory')
     .option('--on-bad-row <policy>', 'error | skip (default: the config\'s train.on_bad_row)', oneOf('--on-bad-row', ['error', 'skip'] as const))
     .option('--json', 'print one JSON object')
     .action(async (flags: ConvertFlags) => {
-      const config = loadConfig(flags.config);
-      const r = await convertToParquet({ config, trainPaths: flags.train, evalPaths: flags.eval, outDir: flags.out, onBadRow: flags.onBadRow });
+      const loaded = loadAnyConfig(flags.config);
+      for (const w of loaded.warnings) process.stderr.write(`esmm: warning: ${w}\n`);
+      const trainPaths = flags.train ?? loaded.trainPaths;
+      if (trainPaths.length === 0) throw new EsmmError('--train: no training files (give --train, or train_input_path in an EasyRec config)');
+      const evalPaths = flags.eval ?? loaded.evalPaths;
+      const r = await convertToParquet({ config: loaded.config, trainPaths, evalPaths, outDir: flags.out, onBadRow: flags.onBadRow });
       if (flags.json) {
         printJson({ out: r.outDir, encoder: r.encoderPath, train: splitJson(r.train), eval: r.eval ? splitJson(r.eval) : null });
         return;

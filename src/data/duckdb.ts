@@ -47,9 +47,7 @@ export class Db {
   }
 
   static async connect(): Promise<Db> {
-    const db = new Db(await duckdb.connect(await openDatabase()));
-    await db.run(`SET streaming_buffer_size = '${process.env.ESMM_SBS ?? '976.5 KiB'}'`);
-    return db;
+    return new Db(await duckdb.connect(await openDatabase()));
   }
 
   async run(sql: string): Promise<void> {

@@ -172,7 +172,9 @@ class BatchAssembler {
 
   finish(): Batch {
     const w = this.layout.dense.length;
-    return { size: this.size, click: this.click, buy: this.buy, fields: this.fields.map((f) => f.finish()), dense: this.dense, denseWidth: w };
+    const identity = new Int32Array(this.size + 1);
+    for (let i = 0; i <= this.size; i++) identity[i] = i;
+    return { size: this.size, click: this.click, buy: this.buy, fields: this.fields.map((f) => f.finish(identity)), dense: this.dense, denseWidth: w };
   }
 }
 
@@ -183,10 +185,10 @@ class FieldFill {
   private readonly offsets: Int32Array;
   private length = 0;
 
-  constructor(readonly shape: FieldShape, private readonly tableSize: number, private readonly column: string, private readonly capacity: number) {
+  constructor(readonly shape: FieldShape, private readonly tableSize: number, private readonly column: string, capacity: number) {
     this.ids = new Int32Array(shape === 'single' ? capacity : Math.max(16, capacity * 2));
     this.weights = shape === 'weighted' ? new Float32Array(this.ids.length) : null;
-    this.offsets = new Int32Array(capacity + 1);
+    this.offsets = new Int32Array(shape === 'single' ? 0 : capacity + 1);
   }
 
   add(idVector: duckdb.Vector, weightVector: duckdb.Vector | null, n: number, from: number, to: number, row: number, where: (i: number) => string): void {
@@ -243,11 +245,9 @@ class FieldFill {
     }
   }
 
-  finish(): FieldBatch {
-    if (this.shape === 'single') {
-      for (let i = 0; i <= this.capacity; i++) this.offsets[i] = i;
-      return { ids: this.ids, offsets: this.offsets, weights: null };
-    }
+  /** The field; `identity` (0, 1, 2, ...) is copied for the offsets of a single-id field (a copy each: fields may be transferred separately). */
+  finish(identity: Int32Array): FieldBatch {
+    if (this.shape === 'single') return { ids: this.ids, offsets: identity.slice(), weights: null };
     return { ids: this.ids.slice(0, this.length), offsets: this.offsets, weights: this.weights ? this.weights.slice(0, this.length) : null };
   }
 

@@ -7,7 +7,13 @@
  * pieces. Only the columns the config reads are fetched (Parquet is columnar: the others cost nothing).
  *
  * The file is streamed in DuckDB chunks of ~2048 rows; record.line is the 1-based row number in the file.
+ *
+ * Strings are the cost to watch. DuckDB hands a VARCHAR vector over as 16-byte string_t's: a length, then
+ * the bytes themselves when they fit in 12, else a pointer that takes a native call (~1 µs) to follow. So
+ * short strings are cut out of one Latin-1 decoding of the whole vector (see varcharRead), and columns
+ * whose first rows have longer values are also fetched cut into short pieces (see piecesOf).
  */
+import { DuckDBTypeId, type DuckDBListType, type DuckDBStructType, type DuckDBType } from '@duckdb/node-api';
 import { featureColumn, type Config, type FeatureConfig } from '../config.js';
 import { EsmmError } from '../errors.js';
 import {
@@ -15,7 +21,6 @@ import {
   parquetScan, sqlIdent, sqlString, validity, vectorAt, vectorBytes, type ChunkStream,
 } from './duckdb.js';
 import type { RecordSource, SourceRecord } from './source.js';
-import { DuckDBTypeId, type DuckDBListType, type DuckDBStructType, type DuckDBType } from '@duckdb/node-api';
 
 export interface ParquetSourceOptions {
   /** 'config' (default): the columns the config reads (features and labels); 'all': every column. */
@@ -28,13 +33,20 @@ type ColumnRead = (chunk: duckdb.DataChunk, at: number, n: number, out: string[]
 interface ColumnPlan {
   /** The select expression over the file's columns. */
   sql: string;
-  /** VARCHAR results also come with a second vector: the pieces of their long values (see piecesOf). */
-  varchar: boolean;
-  read: ColumnRead;
+  /**
+   * Null: read natively by `read`. Otherwise a VARCHAR result, whose long values may come cut into pieces
+   * at this separator (the list feature's, so the pieces are the list's elements) or, for '', every 12
+   * characters.
+   */
+  split: string | null;
+  read: ColumnRead | null;
 }
 
-const native = (sql: string, read: ColumnRead): ColumnPlan => ({ sql, varchar: false, read });
-const varchar = (sql: string): ColumnPlan => ({ sql, varchar: true, read: varcharRead });
+const native = (sql: string, read: ColumnRead): ColumnPlan => ({ sql, split: null, read });
+const varchar = (sql: string, split = ''): ColumnPlan => ({ sql, split, read: null });
+
+/** Rows sampled at open to see which VARCHAR columns hold values over 12 bytes. */
+const SAMPLE_ROWS = 4096;
 
 export async function openParquetSource(path: string, cfg: Config, opts: ParquetSourceOptions = {}): Promise<RecordSource> {
   checkParquetFile(path);
@@ -48,10 +60,14 @@ export async function openParquetSource(path: string, cfg: Config, opts: Parquet
 }
 
 class RawParquetSource implements RecordSource {
+  readonly unit = 'row';
   private active = 0;
   private closing = false;
 
-  private constructor(private readonly db: Db, readonly path: string, readonly columns: string[], private readonly sql: string, private readonly plans: ColumnPlan[]) {}
+  private constructor(
+    private readonly db: Db, readonly path: string, readonly columns: string[], private readonly sql: string,
+    private readonly reads: ColumnRead[], private readonly vectors: number[],
+  ) {}
 
   static async open(db: Db, path: string, cfg: Config, which: 'config' | 'all'): Promise<RawParquetSource> {
     const { names, types } = await db.describe(`SELECT * FROM ${parquetScan(path)}`);
@@ -71,14 +87,15 @@ class RawParquetSource implements RecordSource {
       columns.push(name);
       plans.push(planColumn(path, name, types[i], cfg.features.filter((f) => featureColumn(f) === name)));
     });
-    // Inner query: one value expression per vector; outer: long strings also split into inlined pieces.
-    const inner: string[] = [], outer: string[] = [];
-    plans.forEach((plan, k) => {
-      inner.push(`${plan.sql} AS v${k}`);
-      outer.push(plan.varchar ? `v${k}, ${piecesOf(`v${k}`)}` : `v${k}`);
-    });
-    const sql = plans.length === 0 ? `SELECT 1 FROM ${parquetScan(path)}` : `SELECT ${outer.join(', ')} FROM (SELECT ${inner.join(', ')} FROM ${parquetScan(path)})`;
-    return new RawParquetSource(db, path, columns, sql, plans);
+    if (plans.length === 0) return new RawParquetSource(db, path, columns, `SELECT 1 FROM ${parquetScan(path)}`, [], []);
+    // Inner query: one value expression per column; outer: the long strings of the VARCHAR columns that
+    // have some (judging by the first rows) also cut into inlined pieces.
+    const inner = plans.map((plan, k) => `${plan.sql} AS v${k}`).join(', ');
+    const long = await longColumns(db, path, inner, plans);
+    const outer = plans.map((plan, k) => (long[k] ? `v${k}, ${piecesOf(`v${k}`, plan.split!)}` : `v${k}`)).join(', ');
+    const reads = plans.map((plan, k) => plan.read ?? varcharRead(long[k] ? plan.split : null));
+    const sql = `SELECT ${outer} FROM (SELECT ${inner} FROM ${parquetScan(path)})`;
+    return new RawParquetSource(db, path, columns, sql, reads, long.map((l) => (l ? 2 : 1)));
   }
 
   async *chunks(): AsyncGenerator<SourceRecord[]> {
@@ -94,9 +111,8 @@ class RawParquetSource implements RecordSource {
         const fields: string[][] = new Array(n);
         for (let i = 0; i < n; i++) fields[i] = new Array(ncols);
         for (let c = 0, at = 0; c < ncols; c++) {
-          const plan = this.plans[c];
-          plan.read(chunk, at, n, fields, c);
-          at += plan.varchar ? 2 : 1;
+          this.reads[c](chunk, at, n, fields, c);
+          at += this.vectors[c];
         }
         const records: SourceRecord[] = new Array(n);
         for (let i = 0; i < n; i++) records[i] = { line: row + i + 1, fields: fields[i], error: null };
@@ -145,8 +161,8 @@ const NATIVE_INTS: Partial<Record<DuckDBTypeId, { new (b: ArrayBuffer, o: number
   [DuckDBTypeId.UINTEGER]: Uint32Array,
 };
 
-/** The element kinds read natively (no string conversion in DuckDB). */
-type Scalar = 'int' | 'bigint' | 'ubigint' | 'double' | 'bool';
+/** The element kinds read natively (no conversion in DuckDB). */
+type Scalar = 'int' | 'bigint' | 'ubigint' | 'double' | 'bool' | 'varchar';
 
 function scalarKind(t: DuckDBType): Scalar | null {
   if (NATIVE_INTS[t.typeId]) return 'int';
@@ -155,6 +171,7 @@ function scalarKind(t: DuckDBType): Scalar | null {
     case DuckDBTypeId.UBIGINT: return 'ubigint';
     case DuckDBTypeId.DOUBLE: return 'double';
     case DuckDBTypeId.BOOLEAN: return 'bool';
+    case DuckDBTypeId.VARCHAR: return 'varchar';
     default: return null;
   }
 }
@@ -169,12 +186,13 @@ function planColumn(path: string, name: string, type: DuckDBType, readers: Featu
       throw new EsmmError(`${path}: feature "${single.name}" (type ${single.type}) takes one value, but column "${name}" holds lists (${type.toString()}): give the feature type id_list or weighted_id_list`);
     }
   }
-  const sep = agreed(path, name, listReaders.map((f) => f.separator), 'separator') ?? '|';
+  const listSep = agreed(path, name, listReaders.map((f) => f.separator), 'separator');
+  const sep = listSep ?? '|';
   const kv = agreed(path, name, listReaders.filter((f) => f.type === 'weighted_id_list').map((f) => f.kv_separator), 'kv_separator') ?? ':';
+  if (type.typeId === DuckDBTypeId.VARCHAR) return varchar(col, listSep ?? '');
   const scalar = scalarKind(type);
   if (scalar !== null) return native(col, scalarRead(type, scalar));
-  if (type.typeId === DuckDBTypeId.VARCHAR) return varchar(col);
-  if (type.typeId === DuckDBTypeId.MAP) return varchar(weightedPieces(`map_entries(${col})`, 'key', 'value', sep, kv));
+  if (type.typeId === DuckDBTypeId.MAP) return varchar(weightedPieces(`map_entries(${col})`, 'key', 'value', sep, kv), sep);
   if (type.typeId === DuckDBTypeId.LIST) {
     const element = (type as DuckDBListType).valueType;
     const kind = scalarKind(element);
@@ -183,12 +201,12 @@ function planColumn(path: string, name: string, type: DuckDBType, readers: Featu
       const s = element as DuckDBStructType;
       const w = s.entryNames.findIndex((e) => /^(weight|w|value)$/i.test(e));
       const [idAt, weightAt] = w === 0 ? [2, 1] : [1, 2];
-      return varchar(weightedPieces(col, idAt, weightAt, sep, kv));
+      return varchar(weightedPieces(col, idAt, weightAt, sep, kv), sep);
     }
     if (element.typeId === DuckDBTypeId.LIST || element.typeId === DuckDBTypeId.STRUCT || element.typeId === DuckDBTypeId.MAP) {
       if (readers.length > 0) throw new EsmmError(`${path}: column "${name}" has type ${type.toString()}, which no feature type reads (lists of scalars, of (id, weight) structs, or maps)`);
     }
-    return varchar(`array_to_string(${col}, ${sqlString(sep)})`);
+    return varchar(`array_to_string(${col}, ${sqlString(sep)})`, sep);
   }
   return varchar(`CAST(${col} AS VARCHAR)`);
 }
@@ -209,13 +227,23 @@ function weightedPieces(list: string, id: string | number, weight: string | numb
 }
 
 /**
- * A string longer than 12 bytes lives out of line, and fetching it costs a native call each (~1 µs); so
- * such values also come as a list of inlined pieces (12 characters, or 3 when the string is not ASCII, so
- * each piece fits in 12 bytes). Short values cost no extra work.
+ * The pieces of a value over 12 bytes, as a list (NULL for shorter values, which cost nothing more):
+ * split at `sep`, so the pieces are the list's elements and usually short, or with no separator every 12
+ * characters (3 when the string is not ASCII), so each piece fits in 12 bytes. string_split costs DuckDB
+ * about a third of the character cutting.
  */
-function piecesOf(v: string): string {
+function piecesOf(v: string, sep: string): string {
+  if (sep !== '') return `CASE WHEN strlen(${v}) > 12 THEN string_split(${v}, ${sqlString(sep)}) END`;
   const step = `CASE WHEN strlen(${v}) = length(${v}) THEN 12 ELSE 3 END`;
   return `CASE WHEN strlen(${v}) > 12 THEN list_transform(range(0, length(${v}), ${step}), i -> substr(${v}, i + 1, ${step})) END`;
+}
+
+/** For each plan, whether it is a VARCHAR column with a value over 12 bytes in the first SAMPLE_ROWS rows. */
+async function longColumns(db: Db, path: string, inner: string, plans: ColumnPlan[]): Promise<boolean[]> {
+  const probes = plans.flatMap((plan, k) => (plan.split !== null ? [`max(strlen(v${k})) > 12 AS l${k}`] : []));
+  if (probes.length === 0) return plans.map(() => false);
+  const [row] = await db.rows(`SELECT ${probes.join(', ')} FROM (SELECT ${inner} FROM ${parquetScan(path)} LIMIT ${SAMPLE_ROWS})`);
+  return plans.map((_, k) => row?.[`l${k}`] === true);
 }
 
 // ---- readers -----------------------------------------------------------------------------------------
@@ -227,7 +255,7 @@ function scalarRead(type: DuckDBType, kind: Scalar): ColumnRead {
     const values = toStrings(vector, n);
     const bits = validity(vector, n);
     for (let i = 0; i < n; i++) out[i][col] = values[i];
-    if (bits !== null) for (let i = firstNull(bits, 0, n); i >= 0 && i < n; i = firstNull(bits, i + 1, n)) out[i][col] = '';
+    if (bits !== null) for (let i = firstNull(bits, 0, n); i >= 0; i = firstNull(bits, i + 1, n)) out[i][col] = '';
   };
 }
 
@@ -270,6 +298,13 @@ function scalarStrings(type: DuckDBType, kind: Scalar): (vector: duckdb.Vector, 
         for (let i = 0; i < n; i++) s[i] = d[i] !== 0 ? '1' : '0';
         return s;
       };
+    case 'varchar':
+      return (vector, n) => {
+        const strings = new StringVector(vectorBytes(vector, n * 16), n);
+        const s: string[] = new Array(n);
+        for (let i = 0; i < n; i++) s[i] = strings.get(i);
+        return s;
+      };
   }
 }
 
@@ -283,7 +318,7 @@ function int64String(lo: number, hi: number, signed: boolean): string {
   return (signed ? BigInt.asIntN(64, big) : big).toString();
 }
 
-/** A list of native scalars, elements joined by `sep`; NULL elements dropped, a NULL list is ''. */
+/** A list of native scalars (or strings), elements joined by `sep`; NULL elements dropped, a NULL list is ''. */
 function listRead(element: DuckDBType, kind: Scalar, sep: string): ColumnRead {
   const toStrings = scalarStrings(element, kind);
   return (chunk, at, n, out, col) => {
@@ -312,38 +347,53 @@ function listRead(element: DuckDBType, kind: Scalar, sep: string): ColumnRead {
 }
 
 /**
- * VARCHAR: the value vector at `at` (DuckDB string_t's: a 4-byte length, then up to 12 inlined bytes) and
- * at `at + 1` the pieces of values over 12 bytes. The whole string_t array is decoded as Latin-1 in one
- * native call, and each ASCII value is a substring of it: no per-value native call, no byte copying.
+ * A VARCHAR column: the value vector at `at`, and when `split` is not null the pieces of its long values
+ * at `at + 1` (see piecesOf), joined back with `split`.
  */
-const varcharRead: ColumnRead = (chunk, at, n, out, col) => {
-  const vector = vectorAt(chunk, at);
-  const data = vectorBytes(vector, n * 16);
-  const words = new Uint32Array(data.buffer, data.byteOffset, n * 4);
-  const bits = validity(vector, n);
-  const text = latin1(data);
-  let pieces: Pieces | null = null;
-  for (let i = 0; i < n; i++) {
-    if (bits !== null && (bits[i >>> 5] & (1 << (i & 31))) === 0) {
-      out[i][col] = '';
-      continue;
+function varcharRead(split: string | null): ColumnRead {
+  return (chunk, at, n, out, col) => {
+    const vector = vectorAt(chunk, at);
+    const strings = new StringVector(vectorBytes(vector, n * 16), n);
+    const bits = validity(vector, n);
+    let pieces: Pieces | null = null;
+    for (let i = 0; i < n; i++) {
+      if (bits !== null && (bits[i >>> 5] & (1 << (i & 31))) === 0) out[i][col] = '';
+      else if (split === null || strings.length(i) <= 12) out[i][col] = strings.get(i);
+      else out[i][col] = (pieces ??= new Pieces(vectorAt(chunk, at + 1), n, split)).join(i, strings);
     }
-    const length = words[4 * i];
-    if (length > 12) {
-      pieces ??= new Pieces(vectorAt(chunk, at + 1), n);
-      out[i][col] = pieces.join(i, data, length);
-    } else if (isAscii(words, 4 * i, length)) {
-      out[i][col] = text.substring(16 * i + 4, 16 * i + 4 + length);
-    } else {
-      out[i][col] = Buffer.from(data.buffer, data.byteOffset + 16 * i + 4, length).toString('utf8');
-    }
-  }
-};
+  };
+}
 
-/** Whether the `length` inlined bytes of the string_t at words[w] are ASCII. */
-function isAscii(words: Uint32Array, w: number, length: number): boolean {
-  const high = (words[w + 1] & byteMask(length)) | (words[w + 2] & byteMask(length - 4)) | (words[w + 3] & byteMask(length - 8));
-  return (high & 0x80808080) === 0;
+/**
+ * The strings of a string_t vector (a copy of its 16-byte slots). The whole array is decoded as Latin-1
+ * in one native call, and each inlined ASCII value is a substring of that: no per-value native call.
+ */
+class StringVector {
+  private readonly words: Uint32Array;
+  private text: string | null = null;
+
+  constructor(readonly data: Uint8Array, n: number) {
+    this.words = new Uint32Array(data.buffer, data.byteOffset, n * 4);
+  }
+
+  length(i: number): number {
+    return this.words[4 * i];
+  }
+
+  get(i: number): string {
+    const length = this.words[4 * i];
+    if (length > 12) return Buffer.from(outOfLineBytes(this.data, 16 * i, length)).toString('utf8');
+    if (!this.isAscii(i, length)) return Buffer.from(this.data.buffer, this.data.byteOffset + 16 * i + 4, length).toString('utf8');
+    this.text ??= Buffer.from(this.data.buffer, this.data.byteOffset, this.data.byteLength).toString('latin1');
+    return this.text.substring(16 * i + 4, 16 * i + 4 + length);
+  }
+
+  /** Whether the `length` inlined bytes of slot i are ASCII (masking what follows them). */
+  private isAscii(i: number, length: number): boolean {
+    const w = this.words, k = 4 * i;
+    const high = (w[k + 1] & byteMask(length)) | (w[k + 2] & byteMask(length - 4)) | (w[k + 3] & byteMask(length - 8));
+    return (high & 0x80808080) === 0;
+  }
 }
 
 /** A mask of the low `bytes` bytes of a word (bytes ≤ 0: none, ≥ 4: all). */
@@ -351,55 +401,28 @@ function byteMask(bytes: number): number {
   return bytes >= 4 ? 0xffffffff : bytes <= 0 ? 0 : (1 << (8 * bytes)) - 1;
 }
 
-function latin1(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
-}
-
-/** The pieces (≤ 12 bytes each, so all inlined) of one chunk's long strings. */
+/** The pieces of one chunk's long values (a list vector of strings), joined back with `sep`. */
 class Pieces {
   private readonly entries: Uint32Array;
-  private readonly data: Uint8Array;
-  private readonly words: Uint32Array;
-  private readonly text: string;
+  private readonly strings: StringVector;
+  private readonly sepBytes: number;
 
-  constructor(vector: duckdb.Vector, n: number) {
+  constructor(vector: duckdb.Vector, n: number, private readonly sep: string) {
+    this.sepBytes = Buffer.byteLength(sep);
     this.entries = listEntries(vector, n);
     const { child, size } = listChild(vector);
-    this.data = vectorBytes(child, size * 16);
-    this.words = new Uint32Array(this.data.buffer, this.data.byteOffset, size * 4);
-    this.text = latin1(this.data);
+    this.strings = new StringVector(vectorBytes(child, size * 16), size);
   }
 
-  /** The string of row i (`length` bytes): its pieces joined, as substrings when ASCII, else decoded as UTF-8. */
-  join(i: number, strings: Uint8Array, length: number): string {
+  /** Row i's value; `values` is the value vector, read directly if the pieces do not add up to it. */
+  join(i: number, values: StringVector): string {
     const start = this.entries[4 * i], end = start + this.entries[4 * i + 2];
-    const words = this.words;
-    let s = '';
-    let total = 0;
+    let s = '', bytes = 0;
     for (let p = start; p < end; p++) {
-      const len = words[4 * p];
-      if (len > 12 || !isAscii(words, 4 * p, len)) return this.joinBytes(start, end, strings, i, length);
-      s += this.text.substring(16 * p + 4, 16 * p + 4 + len);
-      total += len;
+      s = p === start ? this.strings.get(p) : s + this.sep + this.strings.get(p);
+      bytes += this.strings.length(p);
     }
-    return total === length ? s : new TextDecoder().decode(outOfLineBytes(strings, 16 * i, length));
+    const expected = values.length(i) - (end - start - 1) * this.sepBytes;
+    return bytes === expected ? s : values.get(i);
   }
-
-  private joinBytes(start: number, end: number, strings: Uint8Array, i: number, length: number): string {
-    const buf = scratch(length);
-    let at = 0;
-    for (let p = start; p < end; p++) {
-      const len = this.words[4 * p];
-      if (len > 12 || at + len > length) return new TextDecoder().decode(outOfLineBytes(strings, 16 * i, length)); // not expected
-      buf.set(this.data.subarray(16 * p + 4, 16 * p + 4 + len), at);
-      at += len;
-    }
-    return buf.toString('utf8', 0, at);
-  }
-}
-
-let scratchBuffer = Buffer.alloc(1024);
-function scratch(n: number): Buffer {
-  if (scratchBuffer.length < n) scratchBuffer = Buffer.alloc(Math.max(n, scratchBuffer.length * 2));
-  return scratchBuffer;
 }

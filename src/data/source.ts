@@ -17,6 +17,8 @@ export interface RecordSource {
   readonly path: string;
   /** Column names: record.fields[i] is the value of columns[i]. */
   readonly columns: string[];
+  /** What record.line counts, for messages (DataError's unit): text 'line's (the default) or 'row's (Parquet). */
+  readonly unit?: 'line' | 'row';
   /** Records in file order, in chunks. Breaking out of the loop closes the source. */
   chunks(): AsyncGenerator<SourceRecord[]>;
   close(): void;
