@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { parseConfig, type Config } from '../src/config.js';
-import type { Batch } from '../src/data/batch.js';
+import { gatherBatch, gatherParts, type Batch } from '../src/data/batch.js';
 import { loadDataset } from '../src/data/dataset.js';
 import { Encoder } from '../src/data/encoder.js';
 import { DistinctCounter, inspectData } from '../src/data/inspect.js';
@@ -80,7 +80,7 @@ describe('shuffle buffer', () => {
     const path = numberedFile(3000);
     const enc = await Encoder.fit(cfg, [path]);
     for (const buffer of [1, 100, 999, 5000]) {
-      const batches = await collect(shuffledBatches(readEncodedChunks([path], cfg, enc, { chunkRows: 256 }).chunks, enc, 64, buffer, new Rng(buffer)));
+      const batches = await collect(shuffledBatches(readEncodedChunks([path], cfg, enc, { chunkRows: 256 }).chunks, 64, buffer, new Rng(buffer)));
       const seen = batches.flatMap(rowNumbers).sort((x, y) => x - y);
       assert.deepEqual(seen, Array.from({ length: 3000 }, (_, i) => i), `buffer ${buffer}`);
       assert.ok(batches.slice(0, -1).every((b) => b.size === 64));
@@ -90,7 +90,7 @@ describe('shuffle buffer', () => {
   test('a data set that fits in the buffer is shuffled exactly as the in-memory permutation', async () => {
     const path = numberedFile(1000);
     const enc = await Encoder.fit(cfg, [path]);
-    const streamed = await collect(shuffledBatches(readEncodedChunks([path], cfg, enc, { chunkRows: 128 }).chunks, enc, 100, 1 << 20, new Rng(7)));
+    const streamed = await collect(shuffledBatches(readEncodedChunks([path], cfg, enc, { chunkRows: 128 }).chunks, 100, 1 << 20, new Rng(7)));
     const order = Int32Array.from({ length: 1000 }, (_, i) => i);
     new Rng(7).shuffle(order);
     assert.deepEqual(streamed.flatMap(rowNumbers), [...order]);
@@ -99,7 +99,7 @@ describe('shuffle buffer', () => {
   test('a small buffer still mixes: rows leave the buffer far from their file order', async () => {
     const path = numberedFile(20_000);
     const enc = await Encoder.fit(cfg, [path]);
-    const rows = (await collect(shuffledBatches(readEncodedChunks([path], cfg, enc).chunks, enc, 100, 2000, new Rng(3)))).flatMap(rowNumbers);
+    const rows = (await collect(shuffledBatches(readEncodedChunks([path], cfg, enc).chunks, 100, 2000, new Rng(3)))).flatMap(rowNumbers);
     let displaced = 0;
     rows.forEach((r, i) => { if (Math.abs(r - i) > 200) displaced++; });
     assert.ok(displaced > rows.length / 2, `only ${displaced} rows moved by more than 200`);
@@ -107,10 +107,22 @@ describe('shuffle buffer', () => {
     assert.ok(rows.every((r, i) => r <= i + 2000 + 8192 + 100));
   });
 
+  test('gathering rows across parts equals gathering from their concatenation', async () => {
+    const enc = await Encoder.fit(cfg, []);
+    const parts = await Promise.all([0, 1, 2].map(async (k) => (await loadDataset([numberedFile(50 + 20 * k, undefined, 1000 * k)], cfg, enc)).data));
+    const whole = concatBatches(parts, enc);
+    const rng = new Rng(5);
+    const global = Int32Array.from({ length: 200 }, () => rng.below(whole.size));
+    const starts = [0, parts[0].size, parts[0].size + parts[1].size];
+    const part = Int32Array.from(global, (g) => (g >= starts[2] ? 2 : g >= starts[1] ? 1 : 0));
+    const row = Int32Array.from(global, (g, k) => g - starts[part[k]]);
+    assert.deepEqual(gatherParts(parts, part, row), gatherBatch(whole, global));
+  });
+
   test('without an rng the order is the file order', async () => {
     const path = numberedFile(500);
     const enc = await Encoder.fit(cfg, [path]);
-    const rows = (await collect(shuffledBatches(readEncodedChunks([path], cfg, enc, { chunkRows: 64 }).chunks, enc, 50, 100, null))).flatMap(rowNumbers);
+    const rows = (await collect(shuffledBatches(readEncodedChunks([path], cfg, enc, { chunkRows: 64 }).chunks, 50, 100, null))).flatMap(rowNumbers);
     assert.deepEqual(rows, Array.from({ length: 500 }, (_, i) => i));
   });
 });

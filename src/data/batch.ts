@@ -42,23 +42,45 @@ export function sliceBatch(b: Batch, start: number, end: number): Batch {
 
 /** Rows picked by `index` (in that order) as a new batch. */
 export function gatherBatch(b: Batch, index: ArrayLike<number>): Batch {
-  const n = index.length;
+  return gatherParts([b], null, index);
+}
+
+/**
+ * Rows picked from several batches as one new batch: row k is row `row[k]` of `parts[part[k]]` (of
+ * parts[0] when `part` is null). The parts must have the same fields and dense width.
+ */
+export function gatherParts(parts: Batch[], part: ArrayLike<number> | null, row: ArrayLike<number>): Batch {
+  const n = row.length;
+  const src = (k: number) => parts[part === null ? 0 : part[k]];
   const click = new Float32Array(n), buy = new Float32Array(n);
-  for (let i = 0; i < n; i++) { click[i] = b.click[index[i]]; buy[i] = b.buy[index[i]]; }
-  const fields = b.fields.map((f) => {
+  for (let k = 0; k < n; k++) {
+    const b = src(k);
+    click[k] = b.click[row[k]];
+    buy[k] = b.buy[row[k]];
+  }
+  const fields = parts[0].fields.map((_, f) => {
     const offsets = new Int32Array(n + 1);
-    for (let i = 0; i < n; i++) offsets[i + 1] = offsets[i] + f.offsets[index[i] + 1] - f.offsets[index[i]];
+    for (let k = 0; k < n; k++) {
+      const o = src(k).fields[f].offsets;
+      offsets[k + 1] = offsets[k] + o[row[k] + 1] - o[row[k]];
+    }
     const ids = new Int32Array(offsets[n]);
-    const weights = f.weights ? new Float32Array(offsets[n]) : null;
-    for (let i = 0; i < n; i++) {
-      const src = f.offsets[index[i]], len = f.offsets[index[i] + 1] - src;
-      ids.set(f.ids.subarray(src, src + len), offsets[i]);
-      if (weights) weights.set(f.weights!.subarray(src, src + len), offsets[i]);
+    const weights = parts[0].fields[f].weights ? new Float32Array(offsets[n]) : null;
+    for (let k = 0; k < n; k++) {
+      const field = src(k).fields[f];
+      const lo = field.offsets[row[k]], hi = field.offsets[row[k] + 1];
+      if (hi - lo === 1) {
+        ids[offsets[k]] = field.ids[lo];
+        if (weights) weights[offsets[k]] = field.weights![lo];
+        continue;
+      }
+      ids.set(field.ids.subarray(lo, hi), offsets[k]);
+      if (weights) weights.set(field.weights!.subarray(lo, hi), offsets[k]);
     }
     return { ids, offsets, weights };
   });
-  const w = b.denseWidth;
+  const w = parts[0].denseWidth;
   const dense = new Float32Array(n * w);
-  if (w > 0) for (let i = 0; i < n; i++) dense.set(b.dense.subarray(index[i] * w, (index[i] + 1) * w), i * w);
+  if (w > 0) for (let k = 0; k < n; k++) dense.set(src(k).dense.subarray(row[k] * w, (row[k] + 1) * w), k * w);
   return { size: n, click, buy, fields, dense, denseWidth: w };
 }

@@ -7,7 +7,7 @@
 import type { Config } from '../config.js';
 import { EsmmError } from '../errors.js';
 import type { Rng } from '../util/rng.js';
-import { gatherBatch, type Batch } from './batch.js';
+import { gatherBatch, gatherParts, type Batch } from './batch.js';
 import type { Encoder } from './encoder.js';
 import { expandPaths } from './paths.js';
 import { emptyCounts, scanFile, type BadRowPolicy, type RowCounts } from './rows.js';
@@ -158,19 +158,25 @@ export function concatBatches(parts: Batch[], enc: Encoder): Batch {
  * to mix with the next rows. A data set that fits in the buffer is shuffled whole, as by an in-memory
  * permutation. `rng` null keeps file order.
  */
-export async function* shuffledBatches(chunks: AsyncIterable<Batch>, enc: Encoder, batchSize: number, bufferRows: number, rng: Rng | null): AsyncGenerator<Batch> {
+export async function* shuffledBatches(chunks: AsyncIterable<Batch>, batchSize: number, bufferRows: number, rng: Rng | null): AsyncGenerator<Batch> {
   let parts: Batch[] = [];
   let buffered = 0;
+  // The buffered parts are shuffled in place of a concatenation (which would hold every row twice).
   const drain = function* (keep: number): Generator<Batch> {
-    const pool = concatBatches(parts, enc);
-    const order = Int32Array.from({ length: pool.size }, (_, i) => i);
+    const size = buffered;
+    const partOf = new Int32Array(size), rowOf = new Int32Array(size);
+    for (let p = 0, g = 0; p < parts.length; p++) for (let r = 0; r < parts[p].size; r++, g++) { partOf[g] = p; rowOf[g] = r; }
+    const order = Int32Array.from({ length: size }, (_, i) => i);
     if (rng) rng.shuffle(order);
-    const emit = Math.max(0, pool.size - keep);
-    const whole = Math.floor(emit / batchSize) * batchSize;
-    const handOut = keep > 0 ? whole : pool.size;
-    for (let start = 0; start < handOut; start += batchSize) yield gatherBatch(pool, order.subarray(start, Math.min(handOut, start + batchSize)));
-    parts = handOut < pool.size ? [gatherBatch(pool, order.subarray(handOut))] : [];
-    buffered = pool.size - handOut;
+    const part = Int32Array.from(order, (g) => partOf[g]), row = Int32Array.from(order, (g) => rowOf[g]);
+    const emit = Math.max(0, size - keep);
+    const handOut = keep > 0 ? Math.floor(emit / batchSize) * batchSize : size;
+    for (let start = 0; start < handOut; start += batchSize) {
+      const end = Math.min(handOut, start + batchSize);
+      yield gatherParts(parts, part.subarray(start, end), row.subarray(start, end));
+    }
+    parts = handOut < size ? [gatherParts(parts, part.subarray(handOut), row.subarray(handOut))] : [];
+    buffered = size - handOut;
   };
   for await (const chunk of chunks) {
     parts.push(chunk);

@@ -96,7 +96,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
     const bufferRows = cachedTrain ? Infinity : t.shuffle_buffer;
     opts.progress.start(`epoch ${epoch}/${epochs}`, expectedRows);
     let lossSum = 0, lossRows = 0;
-    for await (const batch of shuffledBatches(chunks, encoder, t.batch_size, bufferRows, t.shuffle ? s.shuffleRng : null)) {
+    for await (const batch of shuffledBatches(chunks, t.batch_size, bufferRows, t.shuffle ? s.shuffleRng : null)) {
       const factor = learningRateAt(1, t.lr_schedule, optimizer.step);
       optimizer.learningRate = s.learningRates.dense * factor;
       optimizer.embeddingLearningRate = s.learningRates.embedding * factor;
