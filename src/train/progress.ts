@@ -42,7 +42,10 @@ class BarProgress implements ProgressSink {
     this.startedAt = performance.now();
     this.bar = new cliProgress.SingleBar({
       stream: this.stream,
-      format: `${label} [{bar}] {percentage}% | {value}/{total} | {rate} samples/s | loss {loss} | ETA {eta_formatted}`,
+      // total 0: the row count is not known yet (a first streaming epoch without a fitting pass)
+      format: total > 0
+        ? `${label} [{bar}] {percentage}% | {value}/{total} | {rate} samples/s | loss {loss} | ETA {eta_formatted}`
+        : `${label} {value} rows | {rate} samples/s | loss {loss}`,
       etaBuffer: 50,
       hideCursor: true,
     }, cliProgress.Presets.shades_classic);
@@ -79,11 +82,16 @@ class LineProgress implements ProgressSink {
 
   update(done: number, loss: number): void {
     const now = performance.now();
-    if (now - this.lastAt < this.everyMs && done < this.total) return;
+    const known = this.total > 0;
+    if (now - this.lastAt < this.everyMs && (!known || done < this.total)) return;
     this.lastAt = now;
     const r = rate(done, this.startedAt);
-    const eta = r > 0 ? (this.total - done) / r : Infinity;
-    this.log(`${this.label} ${done}/${this.total} (${((100 * done) / this.total).toFixed(1)}%) ${Math.round(r)} samples/s loss ${loss.toFixed(5)} ETA ${formatDuration(eta)}`);
+    if (!known) {
+      this.log(`${this.label} ${done} rows ${Math.round(r)} samples/s loss ${loss.toFixed(5)}`);
+      return;
+    }
+    const eta = r > 0 ? Math.max(0, this.total - done) / r : Infinity;
+    this.log(`${this.label} ${done}/${this.total} (${Math.min(100, (100 * done) / this.total).toFixed(1)}%) ${Math.round(r)} samples/s loss ${loss.toFixed(5)} ETA ${formatDuration(eta)}`);
   }
 
   stop(): void {}
