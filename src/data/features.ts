@@ -57,24 +57,33 @@ export class VocabMapper implements IdMapper {
   }
 }
 
-export class HashMapper implements IdMapper {
-  readonly kind = 'hash';
-  readonly tableSize: number;
-
-  constructor(readonly buckets: number) {
-    checkCount(buckets, 'hash buckets');
-    this.tableSize = buckets + 1;
-  }
-
-  row(value: string): number {
-    return hashBucketRow(value, this.buckets);
-  }
+/** A mapper computing each row directly, with nothing to fetch ahead (no table to miss in the cache). */
+abstract class DirectMapper implements IdMapper {
+  abstract readonly kind: MapperJSON['kind'];
+  abstract readonly tableSize: number;
+  abstract row(value: string): number;
+  abstract toJSON(): MapperJSON;
 
   prefetch(): number {
     return 0;
   }
 
   rowPrefetched(value: string): number {
+    return this.row(value);
+  }
+}
+
+export class HashMapper extends DirectMapper implements IdMapper {
+  readonly kind = 'hash';
+  readonly tableSize: number;
+
+  constructor(readonly buckets: number) {
+    super();
+    checkCount(buckets, 'hash buckets');
+    this.tableSize = buckets + 1;
+  }
+
+  row(value: string): number {
     return hashBucketRow(value, this.buckets);
   }
 
@@ -84,11 +93,12 @@ export class HashMapper implements IdMapper {
 }
 
 /** Values that are already integer ids in [0, numBuckets) (EasyRec's num_buckets): row = 1 + id. */
-export class IdentityMapper implements IdMapper {
+export class IdentityMapper extends DirectMapper implements IdMapper {
   readonly kind = 'identity';
   readonly tableSize: number;
 
   constructor(readonly numBuckets: number) {
+    super();
     checkCount(numBuckets, 'num_buckets');
     this.tableSize = numBuckets + 1;
   }
@@ -108,26 +118,19 @@ export class IdentityMapper implements IdMapper {
     return id < this.numBuckets ? id + 1 : 0;
   }
 
-  prefetch(): number {
-    return 0;
-  }
-
-  rowPrefetched(value: string): number {
-    return this.row(value);
-  }
-
   toJSON(): MapperJSON {
     return { kind: 'identity', num_buckets: this.numBuckets };
   }
 }
 
 /** A number bucketised by ascending boundaries: bucket i holds [b[i-1], b[i]); row = 1 + bucket. */
-export class BucketMapper implements IdMapper {
+export class BucketMapper extends DirectMapper implements IdMapper {
   readonly kind = 'buckets';
   readonly tableSize: number;
   private readonly bounds: Float64Array;
 
   constructor(readonly boundaries: number[]) {
+    super();
     if (!Array.isArray(boundaries) || boundaries.length === 0 || !boundaries.every((b, i) => Number.isFinite(b) && (i === 0 || b > boundaries[i - 1]))) {
       throw new EsmmError('encoder: boundaries must be ascending finite numbers');
     }
@@ -146,14 +149,6 @@ export class BucketMapper implements IdMapper {
       else hi = mid;
     }
     return lo + 1;
-  }
-
-  prefetch(): number {
-    return 0;
-  }
-
-  rowPrefetched(value: string): number {
-    return this.row(value);
   }
 
   toJSON(): MapperJSON {
