@@ -16,6 +16,8 @@ import { EsmmError } from '../errors.js';
 
 /** Memory DuckDB may use before it spills to disk (streaming reads need far less). */
 const MEMORY_LIMIT = process.env.ESMM_DUCKDB_MEMORY_LIMIT ?? '1GB';
+/** DuckDB's worker threads (writing Parquet uses them; a streaming read mostly runs on one). */
+const THREADS = process.env.ESMM_DUCKDB_THREADS ?? String(Math.max(1, Math.min(4, availableParallelism())));
 
 let database: Promise<duckdb.Database> | null = null;
 
@@ -24,7 +26,7 @@ function openDatabase(): Promise<duckdb.Database> {
     const config = duckdb.create_config();
     const settings: Record<string, string> = {
       memory_limit: MEMORY_LIMIT,
-      threads: String(Math.max(1, Math.min(4, availableParallelism()))),
+      threads: THREADS,
       // Spill files of this process only (DuckDB's default is ./.tmp in the working directory).
       temp_directory: join(tmpdir(), `esmm-duckdb-${process.pid}`),
       preserve_insertion_order: 'true',
