@@ -10,6 +10,10 @@ export { readEncodedChunks, readAll, shuffledBatches, concatBatches, type ChunkS
 export { openSource, openEncoded, type RecordSource, type EncodedSource } from './data/source.js';
 export { expandPaths } from './data/paths.js';
 export { inspectData, type InspectReport, type FeatureSummary } from './data/inspect.js';
+export { convertToParquet, type ConvertOptions, type ConvertResult } from './data/convert.js';
+export { openParquetSource, openEncodedParquet, writeEncodedParquet } from './data/parquet.js';
+export { openAliCcpSource, openAliCcpTokenSource } from './data/ali-ccp.js';
+export { writeAliCcpRaw, writeAliCcpTokens } from './data/ali-ccp-synth.js';
 export { inferConfig } from './data/infer.js';
 export { writeSynth, generateFunnel, describeSynth, SYNTH_DEFAULTS, type SynthOptions, type SynthStats } from './data/synth.js';
 export { readTruth } from './data/truth.js';

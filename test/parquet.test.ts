@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import fc from 'fast-check';
+import { loadDataset } from '../src/data/dataset.js';
 import { parseConfig } from '../src/config.js';
 import { sliceBatch, type Batch } from '../src/data/batch.js';
 import { Db, sqlString } from '../src/data/duckdb.js';
@@ -120,6 +121,17 @@ describe('raw Parquet as records', () => {
       ['a plain ascii string longer than twelve bytes', '7', '-9223372036854775807', '3.0', '1e+300', '1', '42', '漢字', 'r=1.25', 'a:1.0|b', '0', '0'],
     ]);
     assert.ok(records.every((r) => r.error === null));
+  });
+
+  test('through the pipeline: a bad value is named by row and column, and skip counts it', async () => {
+    const path = await parquetFrom(`SELECT * FROM (VALUES ('u1', 1, 0, '2.5'), ('u2', 2, 0, '1'), ('u3', 0, 0, 'cheap'), (NULL, 1, 1, '4')) t(user, click, buy, price)`);
+    const cfg = parseConfig({ features: [{ name: 'user' }, { name: 'price', type: 'numeric' }] });
+    const enc = await Encoder.fit(cfg, [path], { onBadRow: 'skip' });
+    await rejectsWith(() => loadDataset([path], cfg, enc), /: row 2 column "click": label must be 0 or 1/);
+    const { data, stats } = await loadDataset([path], cfg, enc, { onBadRow: 'skip' });
+    assert.equal(data.size, 2);
+    assert.equal(stats.skippedBadRows, 2);
+    assert.ok(stats.badRowExamples[1].includes(': row 3 column "price": not a number'));
   });
 
   test('a large file streams in chunks, in order, line = row number, only the columns the config reads', async () => {

@@ -104,6 +104,7 @@ export async function* scanFile(path: string, cfg: Config, opts: ScanOptions, co
     throw e;
   }
   const clickName = cfg.input.click, buyName = cfg.input.buy;
+  const unit = source.unit ?? 'line';
   const readBefore = counts.rowsRead;
   for await (const chunk of source.chunks()) {
     for (let r = 0; r < chunk.length; r++) {
@@ -111,19 +112,19 @@ export async function* scanFile(path: string, cfg: Config, opts: ScanOptions, co
       counts.rowsRead++;
       const fields = record.fields;
       if (fields === null) {
-        badRow(record.error ?? new DataError(path, record.line, null, 'malformed row'));
+        badRow(record.error ?? new DataError(path, record.line, null, 'malformed row', unit));
         continue;
       }
       let click = 0, buy = 0;
       if (clickAt >= 0) {
         click = parseLabel(fields[clickAt]);
         if (click < 0) {
-          badRow(new DataError(path, record.line, clickName, `label must be 0 or 1, got ${JSON.stringify(fields[clickAt])}`));
+          badRow(new DataError(path, record.line, clickName, `label must be 0 or 1, got ${JSON.stringify(fields[clickAt])}`, unit));
           continue;
         }
         buy = parseLabel(fields[buyAt]);
         if (buy < 0) {
-          badRow(new DataError(path, record.line, buyName, `label must be 0 or 1, got ${JSON.stringify(fields[buyAt])}`));
+          badRow(new DataError(path, record.line, buyName, `label must be 0 or 1, got ${JSON.stringify(fields[buyAt])}`, unit));
           continue;
         }
         if (click === 0 && buy === 1) {
@@ -133,7 +134,7 @@ export async function* scanFile(path: string, cfg: Config, opts: ScanOptions, co
       }
       const problem = onRow(fields, click, buy);
       if (problem !== null) {
-        badRow(new DataError(path, record.line, problem.column, problem.reason));
+        badRow(new DataError(path, record.line, problem.column, problem.reason, unit));
         continue;
       }
       counts.rowsUsed++;
