@@ -4,7 +4,7 @@
  * batches drawn from a bounded shuffle buffer. Memory is bounded by the chunk and buffer sizes, never by
  * the data size, unless the data set is cached on purpose.
  */
-import type { Config } from '../config.js';
+import { featureColumn, type Config } from '../config.js';
 import { EsmmError } from '../errors.js';
 import type { Rng } from '../util/rng.js';
 import { gatherBatch, gatherParts, type Batch } from './batch.js';
@@ -59,34 +59,38 @@ export function readEncodedChunks(paths: string[], cfg: Config, enc: Encoder, op
   const scan = { onBadRow: opts.onBadRow ?? cfg.train.on_bad_row, maxRows: opts.maxRows, labels: opts.labels };
   const chunkRows = opts.chunkRows ?? DEFAULT_CHUNK_ROWS;
   const maxRows = opts.maxRows ?? Infinity;
-  const columns = cfg.features.map((f) => f.column ?? f.name);
+  const columns = cfg.features.map(featureColumn);
 
   async function* generate(): AsyncGenerator<Batch> {
-    for (const path of files) {
-      if (stats.rowsUsed >= maxRows) break;
-      const encoded = await openEncoded(path, cfg.input);
-      if (encoded) {
-        yield* encodedChunks(encoded, enc, stats, maxRows, opts.labels === 'ignore');
-        continue;
-      }
-      let builder = enc.newBatchBuilder(chunkRows);
-      for await (const _ of scanFile(path, cfg, scan, stats, (_p, featureColumns) => (fields, click, buy) => {
-        const bad = enc.encodeRow(builder, fields, featureColumns, counters);
-        if (bad >= 0) {
-          builder.discardRow();
-          return { column: columns[bad], reason: enc.lastError };
+    // finally: the per-feature counts are complete also when the reader stops early (max_steps, maxRows)
+    try {
+      for (const path of files) {
+        if (stats.rowsUsed >= maxRows) break;
+        const encoded = await openEncoded(path, cfg.input);
+        if (encoded) {
+          yield* encodedChunks(encoded, enc, stats, maxRows, opts.labels === 'ignore');
+          continue;
         }
-        builder.endRow(click, buy);
-        return null;
-      })) {
-        if (builder.size >= chunkRows) {
-          yield builder.finish();
-          builder = enc.newBatchBuilder(chunkRows);
+        let builder = enc.newBatchBuilder(chunkRows);
+        for await (const _ of scanFile(path, cfg, scan, stats, (_p, featureColumns) => (fields, click, buy) => {
+          const bad = enc.encodeRow(builder, fields, featureColumns, counters);
+          if (bad >= 0) {
+            builder.discardRow();
+            return { column: columns[bad], reason: enc.lastError };
+          }
+          builder.endRow(click, buy);
+          return null;
+        })) {
+          if (builder.size >= chunkRows) {
+            yield builder.finish();
+            builder = enc.newBatchBuilder(chunkRows);
+          }
         }
+        if (builder.size > 0) yield builder.finish();
       }
-      if (builder.size > 0) yield builder.finish();
+    } finally {
+      finishStats();
     }
-    finishStats();
   }
   finishStats();
   return { chunks: generate(), stats };
