@@ -393,13 +393,23 @@ function mapperFromJSON(j: MapperJSON, where: string): IdMapper {
 
 type NullTest = (raw: string) => boolean;
 
-/** A fast "is this value missing" test: '' always; the configured null values by length first. */
-function nullTest(values: string[]): NullTest {
-  const others = new Set(values.filter((v) => v !== ''));
-  if (others.size === 0) return (raw) => raw === '';
-  let maxLength = 0;
-  for (const v of others) maxLength = Math.max(maxLength, v.length);
-  return (raw) => raw === '' || (raw.length <= maxLength && others.has(raw));
+/**
+ * A fast "is this value missing" test: '' always, then the configured null values. Called for every value
+ * read, so the common cases compare strings directly (a length mismatch fails at once) instead of hashing.
+ */
+export function nullTest(values: string[]): NullTest {
+  const others = [...new Set(values.filter((v) => v !== ''))];
+  if (others.length === 0) return (raw) => raw === '';
+  if (others.length === 1) {
+    const [a] = others;
+    return (raw) => raw === '' || raw === a;
+  }
+  if (others.length === 2) {
+    const [a, b] = others;
+    return (raw) => raw === '' || raw === a || raw === b;
+  }
+  const set = new Set(others);
+  return (raw) => raw === '' || set.has(raw);
 }
 
 /** The fitting pass: value counts of vocabulary features, statistics of normalised numeric features. */
