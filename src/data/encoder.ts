@@ -391,7 +391,7 @@ function mapperFromJSON(j: MapperJSON, where: string): IdMapper {
   }
 }
 
-type NullTest = (raw: string) => boolean;
+export type NullTest = (raw: string) => boolean;
 
 /**
  * A fast "is this value missing" test: '' always, then the configured null values. Called for every value

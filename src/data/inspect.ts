@@ -5,6 +5,7 @@
  */
 import { featureColumn, isDenseNumeric, type Config } from '../config.js';
 import { EsmmError } from '../errors.js';
+import { nullTest } from './encoder.js';
 import { fnv1a32 } from './hash.js';
 import { expandPaths } from './paths.js';
 import { openEncoded } from './source.js';
@@ -47,7 +48,7 @@ export async function inspectData(paths: string[], cfg: Config, maxRows?: number
       throw new EsmmError(`${path}: already encoded by \`esmm data convert\` (${encoded.rows} rows): inspect the files it was converted from`);
     }
   }
-  const isNull = (v: string) => v === '' || cfg.input.null_values.includes(v);
+  const isNull = nullTest(cfg.input.null_values);
   const summaries = cfg.features.map((f) => new ColumnSummary(f.type, isDenseNumeric(f), f.separator, f.type === 'weighted_id_list' ? f.kv_separator : null));
   const counts = await scanLabeledRows(paths, cfg, { onBadRow: 'skip', maxRows }, (_path, featureColumns) => (fields) => {
     // validate first so an invalid row leaves no trace in the summaries
