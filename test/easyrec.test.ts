@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fromText, toText } from '@bufbuild/protobuf/txtpb';
+import fc from 'fast-check';
+import { EsmmError } from '../src/errors.js';
 import { isEasyRecConfig, loadEasyRecConfig, looksLikeEasyRecText, parseEasyRecConfig, parseEasyRecText } from '../src/config/easyrec.js';
 import { EasyRecConfigSchema } from '../src/config/gen/easyrec_pb.js';
 import { loadAnyConfig } from '../src/config/load.js';
@@ -165,6 +167,25 @@ describe('the sample EasyRec ESMM config (esmm_on_taobao.config)', () => {
     assert.deepEqual(r.trainPaths, ['/data/run/data/test/tb_data/taobao_train_data']);
     assert.deepEqual(r.evalPaths, ['/data/run/data/test/tb_data/taobao_test_data']);
     assert.equal(r.modelDir, '/data/run/experiments/esmm_taobao_ckpt');
+  });
+});
+
+describe('property: truncated or mangled configs', () => {
+  test('any prefix of the sample, or the sample with random characters replaced, translates or gives an EsmmError', () => {
+    const pieces = ['{', '}', ':', "'", '"', '[', ']', ',', '\n', 'x', '1', '-', '#', ' '];
+    fc.assert(
+      fc.property(fc.nat({ max: sampleText.length }), fc.array(fc.tuple(fc.nat({ max: sampleText.length - 1 }), fc.constantFrom(...pieces)), { maxLength: 6 }), (cut, edits) => {
+        const chars = [...sampleText.slice(0, cut)];
+        for (const [at, c] of edits) if (at < chars.length) chars[at] = c;
+        try {
+          parseEasyRecConfig(chars.join(''), 'fuzz.config');
+        } catch (e) {
+          if (!(e instanceof EsmmError)) throw e;
+          assert.ok(e.message.startsWith('fuzz.config'), e.message);
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 

@@ -255,6 +255,24 @@ describe('files that are not (complete) Parquet', () => {
       await rejectsWith(async () => open(await variant('tail', good.subarray(0, good.length - 1))), /tail\.parquet: truncated or incomplete Parquet file/);
     });
 
+    test(`${kind}: property: any truncation or byte damage gives rows or an EsmmError, never a crash`, async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.nat({ max: good.length }), fc.array(fc.tuple(fc.nat({ max: good.length - 1 }), fc.nat({ max: 255 })), { maxLength: 8 }), async (cut, flips) => {
+          const bytes = Buffer.from(good.subarray(0, cut === 0 ? good.length : cut));
+          for (const [at, value] of flips) if (at < bytes.length) bytes[at] = value;
+          const path = await variant('fuzz', bytes);
+          try {
+            await open(path); // opens and reads every row
+          } catch (e) {
+            if (!(e instanceof EsmmError)) throw e;
+          } finally {
+            rmSync(path, { force: true });
+          }
+        }),
+        { numRuns: 25 },
+      );
+    });
+
     test(`${kind}: corrupt data pages: a one-line error naming the file and where`, async () => {
       const damaged = Buffer.from(good);
       damaged.fill(0x37, 2000, 6000);
