@@ -69,9 +69,12 @@ const Group = z.strictObject({
   hidden_units: z.array(z.number().int().min(1).max(65536)).default([]),
 });
 
+/** esmm (the paper's model) and the paper's baselines, in the paper's order of presentation. */
+export const MODEL_KINDS = ['esmm', 'esmm-ns', 'base', 'aman', 'oversampling', 'division'] as const;
+
 const Model = z.strictObject({
   /** esmm (the paper's model) or one of the paper's baselines: esmm-ns, base, aman, oversampling, division. */
-  kind: z.enum(['esmm', 'esmm-ns', 'base', 'aman', 'oversampling', 'division']).default('esmm'),
+  kind: z.enum(MODEL_KINDS).default('esmm'),
   /** aman: share of unclicked impressions sampled in as CVR negatives each step. */
   aman_negative_rate: z.number().min(0).max(1).default(0.1),
   /** oversampling: copies of each conversion in the CVR loss (k). */

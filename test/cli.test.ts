@@ -160,6 +160,26 @@ describe('esmm CLI', () => {
     for (const r of runs) assert.equal(typeof r.metrics.es_cvr_auc, 'number');
   });
 
+  it('compare trains each kind for each seed and summarises mean ± std per metric', () => {
+    const out = join(dir, 'compare');
+    const r = JSON.parse(ok('compare', '--config', config, '--train', join(data, 'train.csv'), '--eval', join(data, 'test.csv'),
+      '--truth', join(data, 'test_truth.csv'), '--models', 'base,esmm', '--seeds', '2', '--epochs', '1', '--out', out, '--json'));
+    assert.deepEqual(r.kinds, ['base', 'esmm']);
+    assert.equal(r.runs.length, 4);
+    for (const kind of ['base', 'esmm']) {
+      const aucs = r.runs.filter((x: { kind: string }) => x.kind === kind).map((x: { metrics: { cvr_auc: number } }) => x.metrics.cvr_auc);
+      const mean = (aucs[0] + aucs[1]) / 2;
+      const std = Math.abs(aucs[0] - aucs[1]) / Math.SQRT2; // sample std of two values
+      assert.ok(Math.abs(r.summary[kind].cvr_auc.mean - mean) < 1e-12);
+      assert.ok(Math.abs(r.summary[kind].cvr_auc.std - std) < 1e-12);
+      assert.equal(r.summary[kind].es_cvr_auc.n, 2);
+    }
+    assert.ok(existsSync(join(out, 'esmm-seed2', 'manifest.json')));
+    const bad = esmm('compare', '--config', config, '--train', join(data, 'train.csv'), '--eval', join(data, 'test.csv'), '--models', 'esmm,nope', '--out', out);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /--models: unknown kind nope/);
+  });
+
   it('exits non-zero with a message on bad usage and bad config', () => {
     assert.notEqual(esmm('train', '--config', config).code, 0);
     assert.notEqual(esmm('train', '--config', config, '--train', 'x.csv', '--out', join(dir, 'o'), '--batch-size', 'zero').code, 0);

@@ -3,10 +3,10 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
 import { SYNTH_DEFAULTS, writeSynth } from '../data/synth.js';
 import type { ModelKind } from '../model/esmm.js';
-import { compareModels, summarize, type CompareRun } from '../train/compare.js';
+import { compareModels } from '../train/compare.js';
 import { createProgress } from '../train/progress.js';
-import { fmt } from '../util/format.js';
 import { packageRoot } from '../util/package-root.js';
+import { formatComparison } from './compare-table.js';
 import { oneOf, positiveInt, printJson } from './options.js';
 
 /**
@@ -16,9 +16,6 @@ import { oneOf, positiveInt, printJson } from './options.js';
 const DEMO_CONFIG = join(packageRoot(), 'examples', 'synth.yaml');
 
 const KINDS: ModelKind[] = ['base', 'esmm-ns', 'esmm'];
-const LABEL: Record<ModelKind, string> = {
-  base: 'BASE (CVR on clicks)', aman: 'AMAN', oversampling: 'OVERSAMPLING', division: 'DIVISION', 'esmm-ns': 'ESMM-NS', esmm: 'ESMM',
-};
 
 interface DemoFlags {
   out: string;
@@ -52,39 +49,7 @@ export function registerDemo(program: Command): void {
         trainPaths: [files.train], evalPaths: [files.test], truthPath: files.truth, outDir: join(out, 'models'), progress,
       });
       if (flags.json) printJson({ data: stats, runs });
-      else process.stdout.write(formatTable(runs, flags.seeds));
+      else process.stdout.write(formatComparison(runs, KINDS, flags.seeds, true));
     });
 }
 
-const COLUMNS: Array<[keyof CompareRun['metrics'], string]> = [
-  ['cvr_auc', 'CVR AUC (clicked)'],
-  ['ctcvr_auc', 'CTCVR AUC'],
-  ['ctr_auc', 'CTR AUC'],
-  ['es_cvr_auc', 'CVR AUC (all impr.)'],
-  ['true_pcvr_spearman', 'rank corr. true pCVR'],
-  ['pcvr_mean_ratio', 'mean pCVR / true'],
-];
-
-function formatTable(runs: CompareRun[], seeds: number): string {
-  const cell = (kind: ModelKind, key: keyof CompareRun['metrics']) => {
-    const s = summarize(runs, kind, key);
-    return s === null ? 'n/a' : seeds > 1 ? `${fmt(s.mean)} ± ${fmt(s.std)}` : fmt(s.mean);
-  };
-  const header = ['model', ...COLUMNS.map((c) => c[1])];
-  const rows = KINDS.map((k) => [LABEL[k], ...COLUMNS.map(([key]) => cell(k, key))]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (r: string[]) => r.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ');
-  return [
-    '',
-    line(header),
-    line(widths.map((w) => '-'.repeat(w))),
-    ...rows.map(line),
-    '',
-    'CVR AUC (clicked) is the paper\'s measure: pCVR ranked against conversions among clicked test impressions.',
-    'The last three use the simulator\'s ground truth over ALL test impressions, the space pCVR is used in:',
-    'a conversion drawn for every impression as if clicked, the true pCVR, and the mean true pCVR.',
-    'BASE learns pCVR from clicked impressions only; ESMM learns it over the entire space through',
-    'pCTCVR = pCTR × pCVR, with embeddings shared with the click task (ESMM-NS: not shared).',
-    '',
-  ].join('\n');
-}

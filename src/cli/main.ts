@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { EsmmError } from '../errors.js';
 import { VERSION } from '../version.js';
+import { registerCompare } from './compare.js';
 import { registerData } from './data.js';
 import { registerDemo } from './demo.js';
 import { registerEval } from './eval.js';
@@ -16,7 +17,7 @@ export function buildProgram(): Command {
     .version(VERSION)
     .showHelpAfterError()
     .exitOverride();
-  for (const register of [registerSynth, registerInit, registerTrain, registerEval, registerPredict, registerData, registerDemo]) register(program);
+  for (const register of [registerSynth, registerInit, registerTrain, registerEval, registerPredict, registerCompare, registerData, registerDemo]) register(program);
   program.commands.forEach((c) => c.exitOverride().showHelpAfterError());
   return program;
 }

@@ -3,7 +3,7 @@
  * groups, towers, loss weights), its validation, and the spec a config describes once the encoder knows
  * each feature's table size. The spec is stored in the model manifest, so a model is rebuilt from it alone.
  */
-import { isDenseNumeric, type Config } from '../config.js';
+import { isDenseNumeric, MODEL_KINDS, type Config } from '../config.js';
 import type { DenseInit } from '../engine/dense.js';
 import type { Pooling } from '../engine/embedding.js';
 import type { Activation } from '../engine/kernels.js';
@@ -45,9 +45,9 @@ export interface GroupSpec {
  * oversampling: base with each conversion copied `oversamplingFactor` times in the CVR loss.
  * division: independent CTR and CTCVR networks; pCVR = pCTCVR / pCTR clipped to [0, 1].
  */
-export type ModelKind = 'esmm' | 'esmm-ns' | 'base' | 'aman' | 'oversampling' | 'division';
+export type ModelKind = (typeof MODEL_KINDS)[number];
 
-const KINDS: ReadonlySet<string> = new Set<ModelKind>(['esmm', 'esmm-ns', 'base', 'aman', 'oversampling', 'division']);
+const KINDS: ReadonlySet<string> = new Set<string>(MODEL_KINDS);
 
 export interface ModelSpec {
   kind: ModelKind;
