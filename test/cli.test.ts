@@ -88,6 +88,35 @@ describe('esmm CLI', () => {
       assert.ok(ctr > 0 && ctr < 1 && cvr > 0 && cvr < 1);
       assert.ok(Math.abs(ctcvr - ctr * cvr) < 1e-8);
     }
+
+    // GAUC and calibration against an independent computation from the predictions and the raw file
+    const detail = JSON.parse(ok('eval', '--model', out, '--data', join(data, 'test.csv'), '--gauc-by', 'user_id', '--json'));
+    const header = testRows[0].split(',');
+    const userAt = header.indexOf('user_id');
+    const trainUsers = new Set(readFileSync(join(data, 'train.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',')[userAt]));
+    const pctr = lines.slice(1).map((l) => Number(l.split(',')[0]));
+    const clicks = testRows.slice(1).map((l) => Number(l.split(',')[0]));
+    const byUser = new Map<string, number[]>();
+    testRows.slice(1).forEach((l, i) => {
+      const u = l.split(',')[userAt];
+      if (trainUsers.has(u)) byUser.set(u, [...(byUser.get(u) ?? []), i]);
+    });
+    let sum = 0, weight = 0;
+    for (const rows of byUser.values()) {
+      let pairs = 0, wins = 0;
+      for (const i of rows) for (const j of rows) {
+        if (clicks[i] !== 1 || clicks[j] !== 0) continue;
+        pairs++;
+        wins += pctr[i] > pctr[j] ? 1 : pctr[i] === pctr[j] ? 0.5 : 0;
+      }
+      if (pairs > 0) { sum += (wins / pairs) * rows.length; weight += rows.length; }
+    }
+    // predictions are printed to 9 digits: ties may differ from the float32 scores in rare cases
+    assert.ok(Math.abs(detail.gauc.ctr.gauc - sum / weight) < 1e-3, `${detail.gauc.ctr.gauc} vs ${sum / weight}`);
+    assert.equal(detail.gauc.ctr.rows, weight);
+    const meanCtr = pctr.reduce((a, b) => a + b, 0) / pctr.length;
+    assert.ok(Math.abs(detail.calibration.ctr.meanPredicted - meanCtr) < 1e-6);
+    assert.equal(detail.calibration.ctr.buckets.length, 10);
   });
 
   it('is reproducible: same seed, data and backend give identical model files', () => {

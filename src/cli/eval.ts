@@ -2,16 +2,21 @@ import type { Command } from 'commander';
 import { readEncodedChunks } from '../data/pipeline.js';
 import { createKernels } from '../engine/backend.js';
 import { loadModel } from '../io/model-dir.js';
-import type { EsmmMetrics } from '../metrics/esmm-metrics.js';
+import { isDenseNumeric, type Config } from '../config.js';
+import { EsmmError } from '../errors.js';
+import type { Calibration } from '../metrics/calibration.js';
+import { detailedMetrics, type EsmmMetrics } from '../metrics/esmm-metrics.js';
 import { metricsOf, scoreChunks } from '../train/evaluate.js';
 import { fmt } from '../util/format.js';
-import { backendOption, oneOf, printJson } from './options.js';
+import { backendOption, oneOf, positiveInt, printJson } from './options.js';
 
 interface EvalFlags {
   model: string;
   data: string[];
   onBadRow?: 'error' | 'skip';
   backend: 'auto' | 'wasm' | 'reference';
+  gaucBy?: string;
+  buckets: number;
   json?: boolean;
 }
 
@@ -22,15 +27,45 @@ export function registerEval(program: Command): void {
     .requiredOption('--data <paths...>', 'labelled data file(s) or glob(s), in the model\'s input format')
     .option('--on-bad-row <policy>', 'error | skip (default: the model config\'s train.on_bad_row)', oneOf('--on-bad-row', ['error', 'skip'] as const))
     .option('--backend <name>', 'auto | wasm | reference', backendOption, 'auto')
+    .option('--gauc-by <feature>', 'also the group AUC of each task, grouped by this single-id feature (e.g. user_id); its out-of-vocabulary rows are left out')
+    .option('--buckets <n>', 'calibration buckets (equal-count, by prediction)', positiveInt('--buckets'), 10)
     .option('--json', 'print one JSON object')
     .action(async (flags: EvalFlags) => {
       const loaded = await loadModel(flags.model, await createKernels(flags.backend));
+      const groupField = flags.gaucBy === undefined ? undefined : groupFieldOf(loaded.config, flags.gaucBy);
       const { chunks, stats } = readEncodedChunks(flags.data, loaded.config, loaded.encoder, { onBadRow: flags.onBadRow });
-      const m = metricsOf(await scoreChunks(loaded.model, chunks));
+      const scored = await scoreChunks(loaded.model, chunks, groupField);
+      const m = metricsOf(scored);
+      const detail = detailedMetrics(scored.pctr, scored.pcvr, scored.click, scored.buy, scored.groups ?? null, flags.buckets);
       const read = { rows_read: stats.rowsRead, dropped_click0_buy1: stats.droppedClick0Buy1, skipped_bad_rows: stats.skippedBadRows };
-      if (flags.json) printJson({ ...m, ...read });
-      else process.stdout.write(formatMetrics(m, read));
+      if (flags.json) printJson({ ...m, ...read, calibration: detail.calibration, gauc: detail.gauc });
+      else process.stdout.write(formatMetrics(m, read) + formatDetail(detail, flags.gaucBy));
     });
+}
+
+/** The batch field of a single-id feature, to group rows by. */
+function groupFieldOf(cfg: Config, name: string): number {
+  const at = cfg.features.findIndex((f) => f.name === name);
+  if (at < 0) throw new EsmmError(`--gauc-by: no feature "${name}" (features: ${cfg.features.map((f) => f.name).join(', ')})`);
+  const f = cfg.features[at];
+  if (f.type !== 'id') throw new EsmmError(`--gauc-by: feature "${name}" is ${f.type}; grouping needs a single-id feature`);
+  return cfg.features.slice(0, at).filter((g) => !isDenseNumeric(g)).length;
+}
+
+function formatDetail(d: ReturnType<typeof detailedMetrics>, gaucBy: string | undefined): string {
+  const lines: string[] = [];
+  const cal = (what: string, c: Calibration | null) => {
+    if (c) lines.push(`${what.padEnd(30)}  mean predicted ${fmt(c.meanPredicted)} / observed ${fmt(c.observedRate)} = ${c.ratio === null ? 'n/a' : c.ratio.toFixed(3)}`);
+  };
+  cal('calibration pCTR', d.calibration.ctr);
+  cal('calibration pCVR (click)', d.calibration.cvr);
+  cal('calibration pCTCVR', d.calibration.ctcvr);
+  if (d.gauc) {
+    for (const [task, g] of [['CTR', d.gauc.ctr], ['CVR (clicked)', d.gauc.cvr], ['CTCVR', d.gauc.ctcvr]] as const) {
+      lines.push(`${`GAUC ${task} by ${gaucBy}`.padEnd(30)}  ${fmt(g.gauc)} (${g.groups} groups, ${g.rows} rows)`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
 }
 
 export function formatMetrics(m: EsmmMetrics, read: Record<string, number>): string {

@@ -6,6 +6,8 @@
 import { EsmmError } from '../errors.js';
 import { rocAuc, type Scores } from './auc.js';
 import { logLoss } from './logloss.js';
+import { calibration, type Calibration } from './calibration.js';
+import { groupAuc, type GroupAuc } from './gauc.js';
 
 export interface EsmmMetrics {
   rows: number;
@@ -56,5 +58,45 @@ export function evaluatePredictions(pctr: Scores, pcvr: Scores, click: ArrayLike
     ctr_logloss: logLoss(pctr, click),
     cvr_logloss: logLoss(pcvr, buy, clickedRows),
     ctcvr_logloss: logLoss(pctcvr, conversion),
+  };
+}
+
+export interface TaskCalibration {
+  ctr: Calibration | null;
+  /** Clicked rows only. */
+  cvr: Calibration | null;
+  ctcvr: Calibration | null;
+}
+
+export interface TaskGauc {
+  ctr: GroupAuc;
+  /** Clicked rows only. */
+  cvr: GroupAuc;
+  ctcvr: GroupAuc;
+}
+
+/**
+ * Calibration of the three predictions (with `buckets` equal-count buckets) and, when `groups` is given
+ * (e.g. each row's user), the group AUC of each task; rows whose group is negative are left out of GAUC.
+ */
+export function detailedMetrics(pctr: Scores, pcvr: Scores, click: ArrayLike<number>, buy: ArrayLike<number>, groups: ArrayLike<number> | null, buckets = 10): { calibration: TaskCalibration; gauc: TaskGauc | null } {
+  const rows = pctr.length;
+  const pctcvr = new Float64Array(rows), conversion = new Uint8Array(rows);
+  for (let i = 0; i < rows; i++) {
+    pctcvr[i] = pctr[i] * pcvr[i];
+    conversion[i] = click[i] * buy[i];
+  }
+  const clicked = { mask: click };
+  const calibrationOf = { ctr: calibration(pctr, click, buckets), cvr: calibration(pcvr, buy, buckets, clicked), ctcvr: calibration(pctcvr, conversion, buckets) };
+  if (groups === null) return { calibration: calibrationOf, gauc: null };
+  const known = Uint8Array.from({ length: rows }, (_, i) => (groups[i] >= 0 ? 1 : 0));
+  const knownClicked = Uint8Array.from(known, (k, i) => k & click[i]);
+  return {
+    calibration: calibrationOf,
+    gauc: {
+      ctr: groupAuc(pctr, click, groups, { mask: known }),
+      cvr: groupAuc(pcvr, buy, groups, { mask: knownClicked }),
+      ctcvr: groupAuc(pctcvr, conversion, groups, { mask: known }),
+    },
   };
 }

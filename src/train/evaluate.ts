@@ -12,6 +12,8 @@ export interface Predictions {
 export interface ScoredRows extends Predictions {
   click: Float32Array;
   buy: Float32Array;
+  /** Each row's group (the embedding row of the grouping feature; -1 for its OOV/missing row 0), when asked for. */
+  groups?: Int32Array;
 }
 
 /** pCTR and pCVR of every row, in row order (pCTCVR is their product). */
@@ -26,23 +28,34 @@ export function evaluateModel(model: EsmmModel, data: Batch): EsmmMetrics {
   return evaluatePredictions(pctr, pcvr, data.click, data.buy);
 }
 
-/** Scores and labels of every row of a stream of chunks, in order; memory is 16 bytes a row. */
-export async function scoreChunks(model: EsmmModel, chunks: AsyncIterable<Batch>): Promise<ScoredRows> {
+/**
+ * Scores and labels of every row of a stream of chunks, in order; memory is 16 bytes a row. With
+ * `groupField` (the batch field of a single-id feature), also each row's group for GAUC.
+ */
+export async function scoreChunks(model: EsmmModel, chunks: AsyncIterable<Batch>, groupField?: number): Promise<ScoredRows> {
   let cap = 1 << 16, n = 0;
-  let out: ScoredRows = { pctr: new Float32Array(cap), pcvr: new Float32Array(cap), click: new Float32Array(cap), buy: new Float32Array(cap) };
+  const alloc = (size: number) => ({ pctr: new Float32Array(size), pcvr: new Float32Array(size), click: new Float32Array(size), buy: new Float32Array(size), groups: new Int32Array(groupField === undefined ? 0 : size) });
+  let out = alloc(cap);
   for await (const b of chunks) {
     if (n + b.size > cap) {
       while (n + b.size > cap) cap *= 2;
-      const grown: ScoredRows = { pctr: new Float32Array(cap), pcvr: new Float32Array(cap), click: new Float32Array(cap), buy: new Float32Array(cap) };
+      const grown = alloc(cap);
       for (const k of ['pctr', 'pcvr', 'click', 'buy'] as const) grown[k].set(out[k].subarray(0, n));
+      grown.groups.set(out.groups.subarray(0, groupField === undefined ? 0 : n));
       out = grown;
     }
     model.predict(b, out.pctr, out.pcvr, n);
     out.click.set(b.click, n);
     out.buy.set(b.buy, n);
+    if (groupField !== undefined) {
+      const f = b.fields[groupField];
+      for (let i = 0; i < b.size; i++) out.groups[n + i] = f.ids[f.offsets[i]] === 0 ? -1 : f.ids[f.offsets[i]];
+    }
     n += b.size;
   }
-  return { pctr: out.pctr.slice(0, n), pcvr: out.pcvr.slice(0, n), click: out.click.slice(0, n), buy: out.buy.slice(0, n) };
+  const scored: ScoredRows = { pctr: out.pctr.slice(0, n), pcvr: out.pcvr.slice(0, n), click: out.click.slice(0, n), buy: out.buy.slice(0, n) };
+  if (groupField !== undefined) scored.groups = out.groups.slice(0, n);
+  return scored;
 }
 
 export function metricsOf(s: ScoredRows): EsmmMetrics {
