@@ -117,6 +117,18 @@ const LrSchedule = z.discriminatedUnion('type', [
   }),
 ]);
 
+/** Metrics early stopping can watch: AUCs are better higher, log losses lower. */
+export const STOPPING_METRICS = ['ctr_auc', 'cvr_auc', 'ctcvr_auc', 'ctr_logloss', 'cvr_logloss', 'ctcvr_logloss'] as const;
+
+const EarlyStopping = z.strictObject({
+  /** The evaluation metric to watch (on --eval, after every evaluated epoch). */
+  metric: z.enum(STOPPING_METRICS).default('cvr_auc'),
+  /** Stop after this many evaluations without an improvement. */
+  patience: z.number().int().min(1).default(2),
+  /** An improvement smaller than this does not count. */
+  min_delta: z.number().min(0).default(0),
+});
+
 const Train = z.strictObject({
   epochs: z.number().int().min(1).default(1),
   /** Stop after this many optimizer steps (EasyRec's num_steps), even within an epoch. */
@@ -142,6 +154,8 @@ const Train = z.strictObject({
   /** Hold the whole encoded training set in memory (a full shuffle every epoch, no re-reading). */
   cache: z.boolean().default(false),
   on_bad_row: z.enum(['error', 'skip']).default('error'),
+  /** Stop when the watched metric stops improving; the model written is the best epoch's (kept in DIR/best). */
+  early_stopping: EarlyStopping.optional(),
   backend: z.enum(['auto', 'wasm', 'reference']).default('auto'),
 });
 
@@ -161,6 +175,7 @@ export type GroupConfig = z.infer<typeof Group>;
 export type ModelConfig = z.infer<typeof Model>;
 export type TrainConfig = z.infer<typeof Train>;
 export type LrScheduleConfig = z.infer<typeof LrSchedule>;
+export type EarlyStoppingConfig = z.infer<typeof EarlyStopping>;
 
 /** Validate a parsed config object; `source` names it in errors. */
 export function parseConfig(raw: unknown, source = 'config'): Config {

@@ -189,6 +189,29 @@ describe('esmm CLI', () => {
     for (const r of runs) assert.equal(typeof r.metrics.es_cvr_auc, 'number');
   });
 
+  it('early stopping stops when the watched metric stops improving and writes the best epoch\'s model', () => {
+    const cfg = parse(readFileSync(config, 'utf8'));
+    cfg.train = { ...cfg.train, epochs: 8, learning_rate: 0.02, early_stopping: { metric: 'ctr_logloss', patience: 1 } };
+    const esConfig = join(dir, 'early.yaml');
+    writeFileSync(esConfig, stringify(cfg));
+    const out = join(dir, 'early');
+    const summary = JSON.parse(ok('train', '--config', esConfig, '--train', join(data, 'train.csv'), '--eval', join(data, 'test.csv'), '--out', out, '--json'));
+    const losses: number[] = summary.epochs.map((e: { eval: { ctr_logloss: number } }) => e.eval.ctr_logloss);
+    assert.ok(losses.length < 8, `trained all ${losses.length} epochs`);
+    const best = losses.indexOf(Math.min(...losses));
+    // stopped after exactly `patience` evaluations without a new best
+    assert.equal(losses.length - 1 - best, 1);
+    const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
+    assert.equal(manifest.training.best_epoch, best + 1);
+    assert.ok(existsSync(join(out, 'best', 'manifest.json')));
+    // the model written is the best epoch's: evaluating it gives that epoch's numbers exactly
+    const evaluated = JSON.parse(ok('eval', '--model', out, '--data', join(data, 'test.csv'), '--json'));
+    assert.equal(evaluated.ctr_logloss, losses[best]);
+    assert.deepEqual(summary.metrics, summary.epochs[best].eval);
+    const bad = esmm('train', '--config', esConfig, '--train', join(data, 'train.csv'), '--out', join(dir, 'early2'));
+    assert.match(bad.stderr, /early_stopping watches an evaluation metric: give --eval/);
+  });
+
   it('compare trains each kind for each seed and summarises mean ± std per metric', () => {
     const out = join(dir, 'compare');
     const r = JSON.parse(ok('compare', '--config', config, '--train', join(data, 'train.csv'), '--eval', join(data, 'test.csv'),

@@ -49,6 +49,8 @@ export interface TrainingRecord {
   steps: number;
   train_rows: number;
   history: EpochRecord[];
+  /** With early stopping: the epoch whose weights these are (the best by the watched metric). */
+  best_epoch?: number;
 }
 
 export interface Manifest {

@@ -2,6 +2,7 @@
  * The training loop: config → encoder → data → model → optimizer → checkpoint, with evaluation on a
  * held-out file after each epoch and `resume` from the latest checkpoint.
  */
+import { join } from 'node:path';
 import type { Config } from '../config.js';
 import type { Batch } from '../data/batch.js';
 import { readAll, readEncodedChunks, shuffledBatches, type ReadStats } from '../data/pipeline.js';
@@ -9,7 +10,7 @@ import { Encoder } from '../data/encoder.js';
 import { createKernels } from '../engine/backend.js';
 import type { Kernels } from '../engine/kernels.js';
 import { EsmmError } from '../errors.js';
-import { saveModel, type TrainingRecord, type EpochRecord } from '../io/model-dir.js';
+import { loadModel, saveModel, type TrainingRecord, type EpochRecord } from '../io/model-dir.js';
 import { findLatestCheckpoint, loadCheckpoint, saveCheckpoint } from '../io/checkpoint.js';
 import type { EsmmMetrics } from '../metrics/esmm-metrics.js';
 import { EsmmModel } from '../model/esmm.js';
@@ -19,6 +20,7 @@ import { fmt } from '../util/format.js';
 import { Rng } from '../util/rng.js';
 import { learningRateAt } from '../optim/schedule.js';
 import { metricsOf, scoreChunks, type ScoredRows } from './evaluate.js';
+import { EarlyStopping } from './early-stopping.js';
 import type { ProgressSink } from './progress.js';
 
 export interface TrainOptions {
@@ -88,8 +90,13 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   let evalScores: ScoredRows | null = null;
   let expectedRows = cachedTrain?.data.size ?? encoder.fitStats?.rowsUsed ?? 0;
 
+  const stopper = t.early_stopping ? new EarlyStopping(t.early_stopping, s.history) : null;
+  if (stopper && opts.evalPaths.length === 0) throw new EsmmError('train.early_stopping watches an evaluation metric: give --eval files');
+  let bestScores: ScoredRows | null = null;
+  const bestDir = join(opts.outDir, 'best');
+
   let trainedSamples = 0, trainSeconds = 0, checkpointedAt = optimizer.step;
-  for (let epoch = (s.history.at(-1)?.epoch ?? 0) + 1; epoch <= epochs && optimizer.step < maxSteps; epoch++) {
+  for (let epoch = (s.history.at(-1)?.epoch ?? 0) + 1; epoch <= epochs && optimizer.step < maxSteps && !stopper?.shouldStop; epoch++) {
     const epochStart = performance.now();
     const stream = cachedTrain ? null : readTrain();
     const chunks = cachedTrain ? single(cachedTrain.data) : stream!.chunks;
@@ -135,15 +142,33 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
     const record: EpochRecord = { epoch, train_loss: lossSum / lossRows, steps: optimizer.step, eval: metrics, ...(partial ? { rows: lossRows } : {}) };
     s.history.push(record);
     opts.progress.log(formatEpoch(record, (performance.now() - epochStart) / 1000) + (partial ? ` (stopped at max_steps ${maxSteps})` : ''));
+    if (stopper?.observe(record)) {
+      bestScores = evalScores;
+      await saveModel(bestDir, { config, encoder, model, training: { ...trainingRecord(s.history, trainStats!), best_epoch: epoch } });
+    }
     await saveCheckpoint(opts.outDir, {
       config, encoder, model, optimizer,
       training: trainingRecord(s.history, trainStats!),
       state: { epoch, shuffle_rng: s.shuffleRng.state(), dropout_rng: s.dropoutRng.state(), step: optimizer.step },
     });
+    if (stopper?.shouldStop) {
+      opts.progress.log(`early stopping: ${stopper.cfg.metric} has not improved for ${stopper.stale} evaluation(s); best epoch ${stopper.bestEpoch} (${fmt(stopper.bestValue)})`);
+    }
   }
   if (!trainStats) throw new EsmmError(`${opts.outDir}: nothing to train: the checkpoint already has ${s.history.at(-1)?.epoch ?? 0} epochs (${optimizer.step} steps)`);
-  const training = trainingRecord(s.history, trainStats);
-  await saveModel(opts.outDir, { config, encoder, model, training });
+  let training = trainingRecord(s.history, trainStats);
+  let finalModel = model;
+  let final = s.history.at(-1)?.eval ?? null;
+  if (stopper?.bestEpoch != null) {
+    // the model written is the best epoch's, as saved in DIR/best when it was reached
+    training = { ...training, best_epoch: stopper.bestEpoch };
+    final = s.history.find((r) => r.epoch === stopper.bestEpoch)?.eval ?? final;
+    if (stopper.bestEpoch !== s.history.at(-1)?.epoch) {
+      finalModel = (await loadModel(bestDir, kernels, maxBatchFor(config))).model;
+      evalScores = bestScores ?? (await scoreChunks(finalModel, cachedEval ? single(cachedEval.data) : readEval().chunks));
+    }
+  }
+  await saveModel(opts.outDir, { config, encoder, model: finalModel, training });
   return {
     outDir: opts.outDir,
     backend: kernels.name,
@@ -152,8 +177,8 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
     evalStats,
     seconds: (performance.now() - t0) / 1000,
     samplesPerSecond: trainSeconds > 0 ? trainedSamples / trainSeconds : 0,
-    final: s.history.at(-1)?.eval ?? null,
-    model,
+    final,
+    model: finalModel,
     encoder,
     config,
     evalScores,
