@@ -212,6 +212,39 @@ describe('esmm CLI', () => {
     assert.match(bad.stderr, /early_stopping watches an evaluation metric: give --eval/);
   });
 
+  it('embed exports tables with their original ids and the pooled vectors of data rows', () => {
+    const model = join(dir, 'model');
+    const manifest = JSON.parse(readFileSync(join(model, 'manifest.json'), 'utf8'));
+    const userTable = manifest.encoder.features.find((f: { name: string }) => f.name === 'user_id').table;
+    const tablePath = join(dir, 'user_id.csv');
+    ok('embed', '--model', model, '--field', 'user_id', '--out', tablePath);
+    const table = readFileSync(tablePath, 'utf8').trim().split('\n');
+    assert.equal(table.length - 1, userTable.vocab.length + 1);
+    assert.equal(table[1].split(',')[1], '<oov>');
+    assert.deepEqual(table.slice(2).map((l) => l.split(',')[1]), userTable.vocab);
+    // per-row vectors of a list feature are the mean of its ids' rows, computed here from the exported table
+    const listFeature = manifest.encoder.features.find((f: { type: string }) => f.type === 'id_list');
+    const listTable = join(dir, 'list.csv');
+    ok('embed', '--model', model, '--field', listFeature.name, '--out', listTable);
+    const vectors = new Map(readFileSync(listTable, 'utf8').trim().split('\n').slice(1).map((l) => {
+      const [, id, ...v] = l.split(',');
+      return [id, v.map(Number)] as const;
+    }));
+    const rowsPath = join(dir, 'rows.csv');
+    ok('embed', '--model', model, '--field', listFeature.name, '--data', join(data, 'test.csv'), '--out', rowsPath);
+    const rowVectors = readFileSync(rowsPath, 'utf8').trim().split('\n').slice(1, 200).map((l) => l.split(',').slice(1).map(Number));
+    const header = readFileSync(join(data, 'test.csv'), 'utf8').split('\n', 1)[0].split(',');
+    const at = header.indexOf(listFeature.column);
+    readFileSync(join(data, 'test.csv'), 'utf8').trim().split('\n').slice(1, 200).forEach((line, i) => {
+      const ids = line.split(',')[at].split('|').filter((x) => x !== '');
+      const dim = rowVectors[i].length;
+      const expected = Array.from({ length: dim }, (_, d) => (ids.length === 0 ? 0 : ids.reduce((sum, id) => sum + (vectors.get(id) ?? vectors.get('<oov>')!)[d], 0) / ids.length));
+      rowVectors[i].forEach((v, d) => assert.ok(Math.abs(v - expected[d]) < 1e-6, `row ${i} dim ${d}: ${v} vs ${expected[d]}`));
+    });
+    const bad = esmm('embed', '--model', model, '--field', 'nope', '--out', join(dir, 'x.csv'));
+    assert.match(bad.stderr, /no embedding for "nope"/);
+  });
+
   it('compare trains each kind for each seed and summarises mean ± std per metric', () => {
     const out = join(dir, 'compare');
     const r = JSON.parse(ok('compare', '--config', config, '--train', join(data, 'train.csv'), '--eval', join(data, 'test.csv'),

@@ -5,6 +5,7 @@ import { VERSION } from '../version.js';
 import { registerCompare } from './compare.js';
 import { registerData } from './data.js';
 import { registerDemo } from './demo.js';
+import { registerEmbed } from './embed.js';
 import { registerEval } from './eval.js';
 import { registerInit } from './init.js';
 import { registerPredict } from './predict.js';
@@ -17,7 +18,7 @@ export function buildProgram(): Command {
     .version(VERSION)
     .showHelpAfterError()
     .exitOverride();
-  for (const register of [registerSynth, registerInit, registerTrain, registerEval, registerPredict, registerCompare, registerData, registerDemo]) register(program);
+  for (const register of [registerSynth, registerInit, registerTrain, registerEval, registerPredict, registerCompare, registerEmbed, registerData, registerDemo]) register(program);
   program.commands.forEach((c) => c.exitOverride().showHelpAfterError());
   return program;
 }

@@ -3,6 +3,7 @@ import { readEncodedChunks } from '../data/pipeline.js';
 import { createKernels } from '../engine/backend.js';
 import { AtomicFileWriter } from '../io/atomic.js';
 import { loadModel } from '../io/model-dir.js';
+import { formatScore } from '../util/format.js';
 import { backendOption } from './options.js';
 
 interface PredictFlags {
@@ -12,10 +13,6 @@ interface PredictFlags {
   backend: 'auto' | 'wasm' | 'reference';
 }
 
-/** Nine significant digits: enough to round-trip a float32 score. */
-export function formatScore(x: number): string {
-  return String(Number(x.toPrecision(9)));
-}
 
 export function registerPredict(program: Command): void {
   program.command('predict')
