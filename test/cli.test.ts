@@ -90,7 +90,8 @@ describe('esmm CLI', () => {
     }
 
     // GAUC and calibration against an independent computation from the predictions and the raw file
-    const detail = JSON.parse(ok('eval', '--model', out, '--data', join(data, 'test.csv'), '--gauc-by', 'user_id', '--json'));
+    const detail = JSON.parse(ok('eval', '--model', out, '--data', join(data, 'test.csv'), '--gauc-by', 'user_id', '--report', join(dir, 'eval-report'), '--json'));
+    assert.ok(readFileSync(join(dir, 'eval-report', 'report.html'), 'utf8').includes('<svg'));
     const header = testRows[0].split(',');
     const userAt = header.indexOf('user_id');
     const trainUsers = new Set(readFileSync(join(data, 'train.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',')[userAt]));
@@ -248,7 +249,9 @@ describe('esmm CLI', () => {
   it('compare trains each kind for each seed and summarises mean ± std per metric', () => {
     const out = join(dir, 'compare');
     const r = JSON.parse(ok('compare', '--config', config, '--train', join(data, 'train.csv'), '--eval', join(data, 'test.csv'),
-      '--truth', join(data, 'test_truth.csv'), '--models', 'base,esmm', '--seeds', '2', '--epochs', '1', '--out', out, '--json'));
+      '--truth', join(data, 'test_truth.csv'), '--models', 'base,esmm', '--seeds', '2', '--epochs', '1', '--out', out, '--report', join(out, 'report'), '--json'));
+    const html = readFileSync(join(out, 'report', 'report.html'), 'utf8');
+    assert.ok(html.includes('<svg') && html.includes('ESMM') && html.includes(r.summary.esmm.cvr_auc.mean.toFixed(4)));
     assert.deepEqual(r.kinds, ['base', 'esmm']);
     assert.equal(r.runs.length, 4);
     for (const kind of ['base', 'esmm']) {

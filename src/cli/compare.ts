@@ -6,6 +6,7 @@ import { loadAnyConfig } from '../config/load.js';
 import { EsmmError } from '../errors.js';
 import { MODEL_KINDS } from '../config.js';
 import type { ModelKind } from '../model/esmm.js';
+import { writeCompareReport } from '../report/index.js';
 import { compareModels } from '../train/compare.js';
 import { createProgress } from '../train/progress.js';
 import { comparisonJson, formatComparison } from './compare-table.js';
@@ -21,6 +22,7 @@ interface CompareFlags {
   out: string;
   epochs?: number;
   progress: 'auto' | 'bar' | 'lines' | 'quiet';
+  report?: string;
   json?: boolean;
 }
 
@@ -36,6 +38,7 @@ export function registerCompare(program: Command): void {
     .requiredOption('--out <dir>', 'each run\'s model goes to <dir>/<kind>-seed<seed>')
     .option('--epochs <n>', 'epochs per run (overrides train.epochs)', positiveInt('--epochs'))
     .option('--progress <mode>', 'auto | bar | lines | quiet', oneOf('--progress', ['auto', 'bar', 'lines', 'quiet'] as const), 'auto')
+    .option('--report <dir>', 'also write an HTML report (the comparison table and chart) to <dir>')
     .option('--json', 'print the summary (mean, std, n per kind and metric) and every run as one JSON object')
     .action(async (flags: CompareFlags) => {
       const kinds = parseKinds(flags.models);
@@ -49,6 +52,7 @@ export function registerCompare(program: Command): void {
       const progress = createProgress(flags.json && flags.progress === 'auto' ? 'quiet' : flags.progress);
       const seeds = Array.from({ length: flags.seeds }, (_, i) => i + 1);
       const runs = await compareModels({ config, kinds, seeds, trainPaths, evalPaths, truthPath: flags.truth, outDir: resolve(flags.out), progress });
+      if (flags.report) process.stderr.write(`report: ${(await writeCompareReport(flags.report, { runs, kinds })).html}\n`);
       if (flags.json) printJson({ kinds, seeds, summary: comparisonJson(runs, kinds), runs });
       else process.stdout.write(formatComparison(runs, kinds, flags.seeds, flags.truth !== undefined));
     });

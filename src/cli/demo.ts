@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
 import { SYNTH_DEFAULTS, writeSynth } from '../data/synth.js';
 import type { ModelKind } from '../model/esmm.js';
+import { writeCompareReport } from '../report/index.js';
 import { compareModels } from '../train/compare.js';
 import { createProgress } from '../train/progress.js';
 import { packageRoot } from '../util/package-root.js';
@@ -48,8 +49,9 @@ export function registerDemo(program: Command): void {
         config, kinds: KINDS, seeds: Array.from({ length: flags.seeds }, (_, i) => i + 1),
         trainPaths: [files.train], evalPaths: [files.test], truthPath: files.truth, outDir: join(out, 'models'), progress,
       });
-      if (flags.json) printJson({ data: stats, runs });
-      else process.stdout.write(formatComparison(runs, KINDS, flags.seeds, true));
+      const report = await writeCompareReport(join(out, 'report'), { runs, kinds: KINDS });
+      if (flags.json) printJson({ data: stats, runs, report: report.html });
+      else process.stdout.write(`${formatComparison(runs, KINDS, flags.seeds, true)}report: ${report.html}\n`);
     });
 }
 

@@ -6,6 +6,7 @@ import { isDenseNumeric, type Config } from '../config.js';
 import { EsmmError } from '../errors.js';
 import type { Calibration } from '../metrics/calibration.js';
 import { detailedMetrics, type EsmmMetrics } from '../metrics/esmm-metrics.js';
+import { writeEvalReport } from '../report/index.js';
 import { metricsOf, scoreChunks } from '../train/evaluate.js';
 import { fmt } from '../util/format.js';
 import { backendOption, oneOf, positiveInt, printJson } from './options.js';
@@ -17,6 +18,7 @@ interface EvalFlags {
   backend: 'auto' | 'wasm' | 'reference';
   gaucBy?: string;
   buckets: number;
+  report?: string;
   json?: boolean;
 }
 
@@ -29,6 +31,7 @@ export function registerEval(program: Command): void {
     .option('--backend <name>', 'auto | wasm | reference', backendOption, 'auto')
     .option('--gauc-by <feature>', 'also the group AUC of each task, grouped by this single-id feature (e.g. user_id); its out-of-vocabulary rows are left out')
     .option('--buckets <n>', 'calibration buckets (equal-count, by prediction)', positiveInt('--buckets'), 10)
+    .option('--report <dir>', 'also write an HTML report (ROC curves, calibration) to <dir>')
     .option('--json', 'print one JSON object')
     .action(async (flags: EvalFlags) => {
       const loaded = await loadModel(flags.model, await createKernels(flags.backend));
@@ -38,6 +41,10 @@ export function registerEval(program: Command): void {
       const m = metricsOf(scored);
       const detail = detailedMetrics(scored.pctr, scored.pcvr, scored.click, scored.buy, scored.groups ?? null, flags.buckets);
       const read = { rows_read: stats.rowsRead, dropped_click0_buy1: stats.droppedClick0Buy1, skipped_bad_rows: stats.skippedBadRows };
+      if (flags.report) {
+        const written = await writeEvalReport(flags.report, { scores: scored, metrics: m, summary: { model: flags.model, data: flags.data.join(', '), ...read } });
+        process.stderr.write(`report: ${written.html}\n`);
+      }
       if (flags.json) printJson({ ...m, ...read, calibration: detail.calibration, gauc: detail.gauc });
       else process.stdout.write(formatMetrics(m, read) + formatDetail(detail, flags.gaucBy));
     });

@@ -4,6 +4,7 @@ import { loadAnyConfig } from '../config/load.js';
 import { EsmmError } from '../errors.js';
 import { createProgress } from '../train/progress.js';
 import type { ReadStats } from '../data/pipeline.js';
+import { writeTrainReport } from '../report/index.js';
 import { train, type TrainSummary } from '../train/trainer.js';
 import { fmt } from '../util/format.js';
 import { backendOption, nonNegativeInt, oneOf, positiveInt, positiveNumber, printJson } from './options.js';
@@ -22,6 +23,7 @@ interface TrainFlags {
   backend?: Config['train']['backend'];
   onBadRow?: Config['train']['on_bad_row'];
   progress: 'auto' | 'bar' | 'lines' | 'quiet';
+  report?: string;
   json?: boolean;
 }
 
@@ -41,6 +43,7 @@ export function registerTrain(program: Command): void {
     .option('--backend <name>', 'auto | wasm | reference (overrides train.backend)', backendOption)
     .option('--on-bad-row <policy>', 'error | skip (overrides train.on_bad_row)', oneOf('--on-bad-row', ['error', 'skip'] as const))
     .option('--progress <mode>', 'auto | bar | lines | quiet', oneOf('--progress', ['auto', 'bar', 'lines', 'quiet'] as const), 'auto')
+    .option('--report <dir>', 'also write an HTML report (loss and AUC per epoch, ROC curves, calibration) to <dir>')
     .option('--json', 'print the run summary as one JSON object')
     .action(async (flags: TrainFlags) => {
       const loaded = loadAnyConfig(flags.config);
@@ -57,6 +60,10 @@ export function registerTrain(program: Command): void {
         resume: flags.resume,
         progress: createProgress(flags.json && flags.progress === 'auto' ? 'quiet' : flags.progress),
       });
+      if (flags.report) {
+        const written = await writeTrainReport(flags.report, { history: summary.epochs, scores: summary.evalScores ?? undefined, summary: reportSummary(summary) });
+        process.stderr.write(`report: ${written.html}\n`);
+      }
       if (flags.json) printJson(summaryJson(summary));
       else process.stdout.write(formatSummary(summary));
     });
@@ -85,6 +92,17 @@ function summaryJson(s: TrainSummary) {
     eval: s.evalStats,
     epochs: s.epochs,
     metrics: s.final,
+  };
+}
+
+/** The run summary's numbers, for the report's key-value table. */
+function reportSummary(s: TrainSummary): Record<string, string | number> {
+  return {
+    model: s.outDir, kind: s.config.model.kind, backend: s.backend, seconds: Number(s.seconds.toFixed(1)),
+    'samples/s': Math.round(s.samplesPerSecond), 'peak RSS (MB)': peakRssMb(),
+    'train rows used / read': `${s.trainStats.rowsUsed} / ${s.trainStats.rowsRead}`,
+    'dropped click=0, buy=1': s.trainStats.droppedClick0Buy1, 'malformed rows skipped': s.trainStats.skippedBadRows,
+    ...(s.evalStats ? { 'eval rows': s.evalStats.rowsUsed } : {}),
   };
 }
 
