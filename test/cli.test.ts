@@ -182,12 +182,13 @@ describe('esmm CLI', () => {
 
   it('demo simulates, trains the three models and prints the comparison', () => {
     const out = join(dir, 'demo');
-    const table = ok('demo', '--rows', '20000', '--epochs', '1', '--out', out, '--progress', 'quiet');
+    const table = ok('demo', '--rows', '20000', '--epochs', '1', '--seeds', '1', '--out', out, '--progress', 'quiet');
     for (const label of ['BASE (CVR on clicks)', 'ESMM-NS', 'ESMM', 'CVR AUC (clicked)', 'rank corr. true pCVR']) assert.ok(table.includes(label), label);
     for (const kind of ['base', 'esmm-ns', 'esmm']) assert.ok(existsSync(join(out, 'models', `${kind}-seed1`, 'manifest.json')), kind);
-    const runs = JSON.parse(ok('demo', '--rows', '20000', '--epochs', '1', '--out', out, '--json')).runs;
-    assert.equal(runs.length, 3);
-    for (const r of runs) assert.equal(typeof r.metrics.es_cvr_auc, 'number');
+    const json = JSON.parse(ok('demo', '--rows', '20000', '--epochs', '1', '--seeds', '2', '--out', out, '--json'));
+    assert.equal(json.runs.length, 6);
+    for (const r of json.runs) assert.equal(typeof r.metrics.es_cvr_auc, 'number');
+    assert.ok(readFileSync(json.report, 'utf8').includes(' ± '), 'the report shows mean ± std');
   });
 
   it('early stopping stops when the watched metric stops improving and writes the best epoch\'s model', () => {

@@ -32,7 +32,7 @@ export function registerDemo(program: Command): void {
     .description('simulate a funnel, train BASE (a CVR model on clicks), ESMM-NS and ESMM on it, and compare them')
     .option('--out <dir>', 'where data and models go', 'esmm-demo')
     .option('--rows <n>', 'impressions to simulate (train + test)', positiveInt('--rows'), SYNTH_DEFAULTS.rows)
-    .option('--seeds <n>', 'training seeds per model (mean ± std when > 1)', positiveInt('--seeds'), 1)
+    .option('--seeds <n>', 'training seeds per model (mean ± std over them)', positiveInt('--seeds'), 3)
     .option('--epochs <n>', 'epochs per model (default: the example config\'s)', positiveInt('--epochs'))
     .option('--progress <mode>', 'auto | bar | lines | quiet', oneOf('--progress', ['auto', 'bar', 'lines', 'quiet'] as const), 'auto')
     .option('--json', 'print every run\'s metrics as one JSON object')
