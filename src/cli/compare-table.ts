@@ -1,30 +1,12 @@
 /** The paper's comparison table (mean ± std of each metric per model kind), shared by `compare` and `demo`. */
 import type { ModelKind } from '../model/esmm.js';
+import { COMPARE_METRICS, KIND_LABEL, TRUTH_METRICS, type CompareMetric as MetricKey } from '../report/labels.js';
 import { summarize, type CompareRun } from '../train/compare.js';
 import { fmt } from '../util/format.js';
 
-export const KIND_LABEL: Record<ModelKind, string> = {
-  base: 'BASE (CVR on clicks)', aman: 'AMAN', oversampling: 'OVERSAMPLING', division: 'DIVISION', 'esmm-ns': 'ESMM-NS', esmm: 'ESMM',
-};
-
-type MetricKey = keyof CompareRun['metrics'];
-
-const PAPER_COLUMNS: Array<[MetricKey, string]> = [
-  ['cvr_auc', 'CVR AUC (clicked)'],
-  ['ctcvr_auc', 'CTCVR AUC'],
-  ['ctr_auc', 'CTR AUC'],
-];
-
-/** Only with ground truth (the simulator's test_truth.csv). */
-const TRUTH_COLUMNS: Array<[MetricKey, string]> = [
-  ['es_cvr_auc', 'CVR AUC (all impr.)'],
-  ['true_pcvr_spearman', 'rank corr. true pCVR'],
-  ['pcvr_mean_ratio', 'mean pCVR / true'],
-];
-
 /** The table as text: one row per kind, a column per metric, mean ± sample std over the seeds. */
 export function formatComparison(runs: CompareRun[], kinds: ModelKind[], seeds: number, withTruth: boolean): string {
-  const columns = withTruth ? [...PAPER_COLUMNS, ...TRUTH_COLUMNS] : PAPER_COLUMNS;
+  const columns = withTruth ? [...COMPARE_METRICS, ...TRUTH_METRICS] : COMPARE_METRICS;
   const cell = (kind: ModelKind, key: MetricKey) => {
     const s = summarize(runs, kind, key);
     return s === null ? 'n/a' : seeds > 1 ? `${fmt(s.mean)} ± ${fmt(s.std)}` : fmt(s.mean);

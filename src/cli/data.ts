@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { loadAnyConfig } from '../config/load.js';
 import { inferConfig } from '../data/infer.js';
 import { inspectData, type InspectReport } from '../data/inspect.js';
+import { expandPaths } from '../data/paths.js';
 import { parseConfig, type Config } from '../config.js';
 import { EsmmError } from '../errors.js';
 import { registerConvert } from './data-convert.js';
@@ -40,7 +41,6 @@ export function registerData(program: Command): void {
 async function inspectConfig(flags: InspectFlags): Promise<Config> {
   if (flags.config) return loadAnyConfig(flags.config).config;
   if (flags.data.length === 0) throw new EsmmError('--data: no file given');
-  const { expandPaths } = await import('../data/paths.js');
   const first = expandPaths(flags.data)[0];
   return parseConfig(await inferConfig(first, flags.click ?? 'click', flags.buy ?? 'buy'), first);
 }

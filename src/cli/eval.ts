@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { readEncodedChunks } from '../data/pipeline.js';
 import { createKernels } from '../engine/backend.js';
 import { loadModel } from '../io/model-dir.js';
-import { isDenseNumeric, type Config } from '../config.js';
+import type { Config } from '../config.js';
+import type { Encoder } from '../data/encoder.js';
 import { EsmmError } from '../errors.js';
 import type { Calibration } from '../metrics/calibration.js';
 import { detailedMetrics, type EsmmMetrics } from '../metrics/esmm-metrics.js';
@@ -35,7 +36,7 @@ export function registerEval(program: Command): void {
     .option('--json', 'print one JSON object')
     .action(async (flags: EvalFlags) => {
       const loaded = await loadModel(flags.model, await createKernels(flags.backend));
-      const groupField = flags.gaucBy === undefined ? undefined : groupFieldOf(loaded.config, flags.gaucBy);
+      const groupField = flags.gaucBy === undefined ? undefined : groupFieldOf(loaded.config, loaded.encoder, flags.gaucBy);
       const { chunks, stats } = readEncodedChunks(flags.data, loaded.config, loaded.encoder, { onBadRow: flags.onBadRow });
       const scored = await scoreChunks(loaded.model, chunks, groupField);
       const m = metricsOf(scored);
@@ -51,12 +52,11 @@ export function registerEval(program: Command): void {
 }
 
 /** The batch field of a single-id feature, to group rows by. */
-function groupFieldOf(cfg: Config, name: string): number {
-  const at = cfg.features.findIndex((f) => f.name === name);
-  if (at < 0) throw new EsmmError(`--gauc-by: no feature "${name}" (features: ${cfg.features.map((f) => f.name).join(', ')})`);
-  const f = cfg.features[at];
+function groupFieldOf(cfg: Config, encoder: Encoder, name: string): number {
+  const f = cfg.features.find((g) => g.name === name);
+  if (!f) throw new EsmmError(`--gauc-by: no feature "${name}" (features: ${cfg.features.map((g) => g.name).join(', ')})`);
   if (f.type !== 'id') throw new EsmmError(`--gauc-by: feature "${name}" is ${f.type}; grouping needs a single-id feature`);
-  return cfg.features.slice(0, at).filter((g) => !isDenseNumeric(g)).length;
+  return encoder.fieldIndex(name);
 }
 
 function formatDetail(d: ReturnType<typeof detailedMetrics>, gaucBy: string | undefined): string {

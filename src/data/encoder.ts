@@ -120,18 +120,23 @@ export class Encoder {
     }
     const needsPass = cfg.features.map((f) => isVocabulary(f) || (isDenseNumeric(f) && (f.normalization === 'standard' || f.normalization === 'minmax')));
     const fitted = needsPass.some(Boolean) ? await fitPass(cfg, needsPass, trainPaths, opts) : null;
-    let field = 0, column = 0;
-    const codecs = cfg.features.map((f, i): Codec => {
-      if (isDenseNumeric(f)) {
-        const stats = fitted?.numeric.get(i) ?? null;
-        return makeCodec(f, null, DenseNumeric.fit(f, stats), column++);
-      }
-      const counts = fitted?.counts.get(i);
-      return makeCodec(f, mapperFor(f, counts ? counts.vocabulary(f.min_count, f.max_vocab) : null), null, field++);
-    });
+    const codecs = codecsFor(cfg,
+      (f, i) => {
+        const counts = fitted?.counts.get(i);
+        return mapperFor(f, counts ? counts.vocabulary(f.min_count, f.max_vocab) : null);
+      },
+      (f, i) => DenseNumeric.fit(f, fitted?.numeric.get(i) ?? null));
     const encoder = new Encoder(codecs, cfg.input.null_values);
     encoder.fitStats = fitted?.stats ?? null;
     return encoder;
+  }
+
+  /**
+   * An encoder that reads no file: every vocabulary empty (all ids out of vocabulary), no numeric
+   * statistics. For checking values exactly as encoding does (data inspect), not for training.
+   */
+  static unfitted(cfg: Config): Encoder {
+    return new Encoder(codecsFor(cfg, (f) => mapperFor(f, null), (f) => DenseNumeric.fit(f, null)), cfg.input.null_values);
   }
 
   /** Rebuild from toJSON() output; the config's features must match the saved ones. */
@@ -144,33 +149,35 @@ export class Encoder {
     if (j.features.length !== cfg.features.length) {
       throw new EsmmError(`encoder: saved with ${j.features.length} features, the config has ${cfg.features.length}`);
     }
-    let field = 0, column = 0;
-    const codecs = cfg.features.map((f, i): Codec => {
-      const saved = j.features![i];
-      const where = `encoder: feature ${i} ("${f.name}")`;
-      const check = (what: string, savedValue: unknown, configValue: unknown) => {
-        if (savedValue !== configValue) {
-          throw new EsmmError(`${where}: ${what} is ${JSON.stringify(savedValue)} in the saved encoder, ${JSON.stringify(configValue)} in the config`);
-        }
-      };
-      check('name', saved.name, f.name);
-      check('column', saved.column, featureColumn(f));
-      check('type', saved.type, f.type);
-      check('separator', saved.separator, f.separator);
-      check('kv_separator', saved.kv_separator, f.kv_separator);
-      if (isDenseNumeric(f)) {
-        if (!saved.numeric) throw new EsmmError(`${where}: no numeric settings saved`);
-        const dense = DenseNumeric.fromJSON(saved.numeric, where);
-        check('normalization', dense.normalization, f.normalization);
-        return makeCodec(f, null, dense, column++);
+    const saved = j.features;
+    const where = (i: number) => `encoder: feature ${i} ("${cfg.features[i].name}")`;
+    const check = (i: number, what: string, savedValue: unknown, configValue: unknown) => {
+      if (savedValue !== configValue) {
+        throw new EsmmError(`${where(i)}: ${what} is ${JSON.stringify(savedValue)} in the saved encoder, ${JSON.stringify(configValue)} in the config`);
       }
-      if (!saved.table) throw new EsmmError(`${where}: no table saved`);
-      const mapper = mapperFromJSON(saved.table, where);
-      const expected = mapperFor(f, []);
-      check('table kind', mapper.kind, expected.kind);
-      if (mapper.kind !== 'vocab') check('table', JSON.stringify(mapper.toJSON()), JSON.stringify(expected.toJSON()));
-      return makeCodec(f, mapper, null, field++);
+    };
+    cfg.features.forEach((f, i) => {
+      check(i, 'name', saved[i].name, f.name);
+      check(i, 'column', saved[i].column, featureColumn(f));
+      check(i, 'type', saved[i].type, f.type);
+      check(i, 'separator', saved[i].separator, f.separator);
+      check(i, 'kv_separator', saved[i].kv_separator, f.kv_separator);
     });
+    const codecs = codecsFor(cfg,
+      (f, i) => {
+        if (!saved[i].table) throw new EsmmError(`${where(i)}: no table saved`);
+        const mapper = mapperFromJSON(saved[i].table!, where(i));
+        const expected = mapperFor(f, null);
+        check(i, 'table kind', mapper.kind, expected.kind);
+        if (mapper.kind !== 'vocab') check(i, 'table', JSON.stringify(mapper.toJSON()), JSON.stringify(expected.toJSON()));
+        return mapper;
+      },
+      (f, i) => {
+        if (!saved[i].numeric) throw new EsmmError(`${where(i)}: no numeric settings saved`);
+        const dense = DenseNumeric.fromJSON(saved[i].numeric!, where(i));
+        check(i, 'normalization', dense.normalization, f.normalization);
+        return dense;
+      });
     return new Encoder(codecs, j.null_values.map(String));
   }
 
@@ -200,6 +207,12 @@ export class Encoder {
   /** Rows per feature table (the reserved row 0 included), one entry per config feature; 0 for dense numerics. */
   tableSizes(): number[] {
     return this.codecs.map((c) => c.mapper?.tableSize ?? 0);
+  }
+
+  /** The batch field of an embedded feature (Batch.fields index), or -1 for a dense numeric or unknown one. */
+  fieldIndex(name: string): number {
+    const c = this.codecs.find((x) => x.spec.name === name);
+    return c && c.mapper ? c.slot : -1;
   }
 
   /** The vocabulary of a feature (row i + 1 ↔ vocab[i]), or null when it has none. */
@@ -358,6 +371,15 @@ export class Encoder {
     if (c === undefined) throw new EsmmError(`encoder: no feature ${featureIndex} (it has ${this.codecs.length})`);
     return c;
   }
+}
+
+/**
+ * Codecs for the config's features in order: each embedded feature at the next batch field, each dense
+ * numeric one at the next dense column.
+ */
+function codecsFor(cfg: Config, tableOf: (f: FeatureConfig, i: number) => IdMapper, numericOf: (f: FeatureConfig, i: number) => DenseNumeric): Codec[] {
+  let field = 0, column = 0;
+  return cfg.features.map((f, i) => (isDenseNumeric(f) ? makeCodec(f, null, numericOf(f, i), column++) : makeCodec(f, tableOf(f, i), null, field++)));
 }
 
 function makeCodec(spec: FeatureConfig, mapper: IdMapper | null, dense: DenseNumeric | null, slot: number): Codec {

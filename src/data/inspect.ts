@@ -5,7 +5,7 @@
  */
 import { featureColumn, isDenseNumeric, type Config } from '../config.js';
 import { EsmmError } from '../errors.js';
-import { nullTest } from './encoder.js';
+import { Encoder, nullTest } from './encoder.js';
 import { fnv1a32 } from './hash.js';
 import { expandPaths } from './paths.js';
 import { openEncoded } from './source.js';
@@ -50,12 +50,16 @@ export async function inspectData(paths: string[], cfg: Config, maxRows?: number
   }
   const isNull = nullTest(cfg.input.null_values);
   const summaries = cfg.features.map((f) => new ColumnSummary(f.type, isDenseNumeric(f), f.separator, f.type === 'weighted_id_list' ? f.kv_separator : null));
+  // Values are checked by encoding them, so a row is invalid here exactly when training would reject it;
+  // the row is discarded at once (the builder never grows).
+  const checker = Encoder.unfitted(cfg);
+  const scratch = checker.newBatchBuilder(1), scratchCounters = checker.newCounters();
+  const columns = cfg.features.map(featureColumn);
   const counts = await scanLabeledRows(paths, cfg, { onBadRow: 'skip', maxRows }, (_path, featureColumns) => (fields) => {
     // validate first so an invalid row leaves no trace in the summaries
-    for (let f = 0; f < summaries.length; f++) {
-      const reason = summaries[f].problem(fields[featureColumns[f]], isNull);
-      if (reason !== null) return { column: featureColumn(cfg.features[f]), reason } satisfies RowProblem;
-    }
+    const bad = checker.encodeRow(scratch, fields, featureColumns, scratchCounters);
+    scratch.discardRow();
+    if (bad >= 0) return { column: columns[bad], reason: checker.lastError } satisfies RowProblem;
     for (let f = 0; f < summaries.length; f++) summaries[f].add(fields[featureColumns[f]], isNull);
     return null;
   });
@@ -83,20 +87,6 @@ class ColumnSummary {
 
   constructor(type: string, private readonly dense: boolean, private readonly separator: string, private readonly kv: string | null) {
     this.isList = type === 'id_list' || type === 'weighted_id_list';
-  }
-
-  problem(raw: string, isNull: (v: string) => boolean): string | null {
-    if (isNull(raw)) return null;
-    if (this.dense) {
-      return Number.isNaN(parseNumber(raw)) ? `not a number: ${JSON.stringify(raw)}` : null;
-    }
-    if (this.kv !== null) {
-      for (const piece of raw.split(this.separator)) {
-        const at = piece.lastIndexOf(this.kv);
-        if (at >= 0 && Number.isNaN(parseNumber(piece.slice(at + this.kv.length)))) return `weight of ${JSON.stringify(piece)} is not a number`;
-      }
-    }
-    return null;
   }
 
   add(raw: string, isNull: (v: string) => boolean): void {

@@ -11,7 +11,7 @@ import { gatherBatch, gatherParts, type Batch } from './batch.js';
 import type { Encoder } from './encoder.js';
 import { expandPaths } from './paths.js';
 import { emptyCounts, scanFile, type BadRowPolicy, type RowCounts } from './rows.js';
-import { openEncoded } from './source.js';
+import { openEncoded, type EncodedSource } from './source.js';
 
 export interface FeatureReadStats {
   name: string;
@@ -97,7 +97,7 @@ export function readEncodedChunks(paths: string[], cfg: Config, enc: Encoder, op
 }
 
 /** The batches of a file written by `esmm data convert`, checked against the encoder in use. */
-async function* encodedChunks(src: Awaited<ReturnType<typeof openEncoded>> & object, enc: Encoder, stats: ReadStats, maxRows: number, ignoreLabels: boolean): AsyncGenerator<Batch> {
+async function* encodedChunks(src: EncodedSource, enc: Encoder, stats: ReadStats, maxRows: number, ignoreLabels: boolean): AsyncGenerator<Batch> {
   try {
     if (!enc.sameAs(src.encoder)) {
       throw new EsmmError(`${src.path}: encoded with a different encoder than this model's (convert all splits with one \`esmm data convert\`, and train from its files)`);

@@ -32,6 +32,23 @@ export interface EsmmMetrics {
  * (which the readers drop as invalid) would count as a CTCVR negative and take no part in CVR metrics.
  */
 export function evaluatePredictions(pctr: Scores, pcvr: Scores, click: ArrayLike<number>, buy: ArrayLike<number>): EsmmMetrics {
+  const { rows, pctcvr, conversion, clicks, conversions } = ctcvrTask(pctr, pcvr, click, buy);
+  const clickedRows = { mask: click };
+  return {
+    rows,
+    clicks,
+    conversions,
+    ctr_auc: rocAuc(pctr, click),
+    cvr_auc: rocAuc(pcvr, buy, clickedRows),
+    ctcvr_auc: rocAuc(pctcvr, conversion),
+    ctr_logloss: logLoss(pctr, click),
+    cvr_logloss: logLoss(pcvr, buy, clickedRows),
+    ctcvr_logloss: logLoss(pctcvr, conversion),
+  };
+}
+
+/** The CTCVR task's scores (pCTR·pCVR) and labels (click·buy), with the labels checked and counted. */
+function ctcvrTask(pctr: Scores, pcvr: Scores, click: ArrayLike<number>, buy: ArrayLike<number>) {
   const rows = pctr.length;
   if (pcvr.length !== rows || click.length !== rows || buy.length !== rows) {
     throw new EsmmError(`evaluation: length mismatch (pCTR ${rows}, pCVR ${pcvr.length}, click ${click.length}, buy ${buy.length})`);
@@ -47,18 +64,7 @@ export function evaluatePredictions(pctr: Scores, pcvr: Scores, click: ArrayLike
     conversion[i] = c * b;
     conversions += c * b;
   }
-  const clickedRows = { mask: click };
-  return {
-    rows,
-    clicks,
-    conversions,
-    ctr_auc: rocAuc(pctr, click),
-    cvr_auc: rocAuc(pcvr, buy, clickedRows),
-    ctcvr_auc: rocAuc(pctcvr, conversion),
-    ctr_logloss: logLoss(pctr, click),
-    cvr_logloss: logLoss(pcvr, buy, clickedRows),
-    ctcvr_logloss: logLoss(pctcvr, conversion),
-  };
+  return { rows, pctcvr, conversion, clicks, conversions };
 }
 
 export interface TaskCalibration {
@@ -80,12 +86,7 @@ export interface TaskGauc {
  * (e.g. each row's user), the group AUC of each task; rows whose group is negative are left out of GAUC.
  */
 export function detailedMetrics(pctr: Scores, pcvr: Scores, click: ArrayLike<number>, buy: ArrayLike<number>, groups: ArrayLike<number> | null, buckets = 10): { calibration: TaskCalibration; gauc: TaskGauc | null } {
-  const rows = pctr.length;
-  const pctcvr = new Float64Array(rows), conversion = new Uint8Array(rows);
-  for (let i = 0; i < rows; i++) {
-    pctcvr[i] = pctr[i] * pcvr[i];
-    conversion[i] = click[i] * buy[i];
-  }
+  const { rows, pctcvr, conversion } = ctcvrTask(pctr, pcvr, click, buy);
   const clicked = { mask: click };
   const calibrationOf = { ctr: calibration(pctr, click, buckets), cvr: calibration(pcvr, buy, buckets, clicked), ctcvr: calibration(pctcvr, conversion, buckets) };
   if (groups === null) return { calibration: calibrationOf, gauc: null };

@@ -1,9 +1,12 @@
-/** Display names shared by the report's tables and charts (the same as the text comparison table). */
-import { KIND_LABEL } from '../cli/compare-table.js';
+/** Display names shared by the text comparison table (cli/compare-table.ts) and the report's tables and charts. */
 import type { ModelKind } from '../model/esmm.js';
 import type { CompareRun } from '../train/compare.js';
 
 export type CompareMetric = keyof CompareRun['metrics'];
+
+export const KIND_LABEL: Record<ModelKind, string> = {
+  base: 'BASE (CVR on clicks)', aman: 'AMAN', oversampling: 'OVERSAMPLING', division: 'DIVISION', 'esmm-ns': 'ESMM-NS', esmm: 'ESMM',
+};
 
 export const COMPARE_METRICS: Array<[CompareMetric, string]> = [
   ['cvr_auc', 'CVR AUC (clicked)'],

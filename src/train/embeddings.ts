@@ -3,7 +3,7 @@
  * and the pooled vectors of data rows. Written as CSV, or as Parquet through DuckDB.
  */
 import { rmSync } from 'node:fs';
-import { isDenseNumeric, type Config } from '../config.js';
+import type { Config } from '../config.js';
 import { readEncodedChunks } from '../data/pipeline.js';
 import type { Encoder } from '../data/encoder.js';
 import type { MapperJSON } from '../data/features.js';
@@ -101,7 +101,7 @@ export function* tableLines(t: EmbeddingTableOut & { data: Float32Array }, label
  * (as the towers receive it), in input order.
  */
 export async function* rowVectorLines(model: EsmmModel, cfg: Config, encoder: Encoder, paths: string[], t: EmbeddingTableOut & { data: Float32Array }): AsyncGenerator<string> {
-  const fieldIndex = cfg.features.filter((f) => !isDenseNumeric(f)).findIndex((f) => f.name === t.feature);
+  const fieldIndex = encoder.fieldIndex(t.feature);
   const spec = cfg.features.find((f) => f.name === t.feature)!;
   const table = model.embeddingParams().find((p) => p.name === t.tensor)!.table;
   yield ['row', ...Array.from({ length: t.dim }, (_, d) => `e${d}`)].join(',');
