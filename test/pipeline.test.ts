@@ -147,6 +147,16 @@ describe('data inspect', () => {
     assert.equal(r.features[2].max, Math.max(...valid.map((i) => i / 10)));
   });
 
+  test('a row is invalid exactly when training would reject it (bucketised numbers, weights)', async () => {
+    const c = parseConfig({ features: [{ name: 'p', type: 'numeric', boundaries: [1, 2] }, { name: 'h', type: 'weighted_id_list' }] });
+    const path = temp('click,buy,p,h\n1,0,1.5,a:2\n0,0,cheap,a:1\n0,0,3,b:x\n0,0,,\n');
+    const r = await inspectData([path], c);
+    assert.equal(r.rowsUsed, 2);
+    assert.equal(r.skippedBadRows, 2);
+    const enc = await Encoder.fit(c, [path], { onBadRow: 'skip' });
+    assert.equal((await loadDataset([path], c, enc, { onBadRow: 'skip' })).stats.skippedBadRows, 2);
+  });
+
   test('HyperLogLog estimate within 3% beyond the exact range', () => {
     for (const n of [100_000, 400_000]) {
       const d = new DistinctCounter();
