@@ -157,6 +157,8 @@ const Train = z.strictObject({
   /** Stop when the watched metric stops improving; the model written is the best epoch's (kept in DIR/best). */
   early_stopping: EarlyStopping.optional(),
   backend: z.enum(['auto', 'wasm', 'reference']).default('auto'),
+  /** Worker threads training (and scoring) one shared model; all cores when unset. */
+  threads: z.number().int().min(1).max(256).optional(),
 });
 
 export const ConfigSchema = z.strictObject({

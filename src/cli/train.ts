@@ -21,6 +21,7 @@ interface TrainFlags {
   lr?: number;
   seed?: number;
   backend?: Config['train']['backend'];
+  threads?: number;
   onBadRow?: Config['train']['on_bad_row'];
   progress: 'auto' | 'bar' | 'lines' | 'quiet';
   report?: string;
@@ -41,6 +42,7 @@ export function registerTrain(program: Command): void {
     .option('--lr <x>', 'overrides train.learning_rate', positiveNumber('--lr'))
     .option('--seed <n>', 'overrides train.seed', nonNegativeInt('--seed'))
     .option('--backend <name>', 'auto | wasm | reference (overrides train.backend)', backendOption)
+    .option('--threads <n>', 'worker threads training one shared model (overrides train.threads; default: all cores)', positiveInt('--threads'))
     .option('--on-bad-row <policy>', 'error | skip (overrides train.on_bad_row)', oneOf('--on-bad-row', ['error', 'skip'] as const))
     .option('--progress <mode>', 'auto | bar | lines | quiet', oneOf('--progress', ['auto', 'bar', 'lines', 'quiet'] as const), 'auto')
     .option('--report <dir>', 'also write an HTML report (loss and AUC per epoch, ROC curves, calibration) to <dir>')
@@ -76,6 +78,7 @@ function applyOverrides(cfg: Config, f: TrainFlags): Config {
   if (f.lr !== undefined) t.learning_rate = f.lr;
   if (f.seed !== undefined) t.seed = f.seed;
   if (f.backend !== undefined) t.backend = f.backend;
+  if (f.threads !== undefined) t.threads = f.threads;
   if (f.onBadRow !== undefined) t.on_bad_row = f.onBadRow;
   if (f.epochs !== undefined) t.epochs = f.epochs;
   return { ...cfg, train: t };
@@ -85,6 +88,7 @@ function summaryJson(s: TrainSummary) {
   return {
     out: s.outDir,
     backend: s.backend,
+    threads: s.threads,
     seconds: s.seconds,
     samples_per_s: Math.round(s.samplesPerSecond),
     peak_rss_mb: peakRssMb(),
@@ -98,7 +102,7 @@ function summaryJson(s: TrainSummary) {
 /** The run summary's numbers, for the report's key-value table. */
 function reportSummary(s: TrainSummary): Record<string, string | number> {
   return {
-    model: s.outDir, kind: s.config.model.kind, backend: s.backend, seconds: Number(s.seconds.toFixed(1)),
+    model: s.outDir, kind: s.config.model.kind, backend: s.backend, threads: s.threads, seconds: Number(s.seconds.toFixed(1)),
     'samples/s': Math.round(s.samplesPerSecond), 'peak RSS (MB)': peakRssMb(),
     'train rows used / read': `${s.trainStats.rowsUsed} / ${s.trainStats.rowsRead}`,
     'dropped click=0, buy=1': s.trainStats.droppedClick0Buy1, 'malformed rows skipped': s.trainStats.skippedBadRows,
@@ -123,7 +127,7 @@ function readLines(what: string, st: ReadStats): string[] {
 function formatSummary(s: TrainSummary): string {
   const st = s.trainStats;
   const lines = [
-    `model written to ${s.outDir} (backend ${s.backend}, ${s.seconds.toFixed(1)}s, ${Math.round(s.samplesPerSecond)} samples/s, peak RSS ${peakRssMb()} MB)`,
+    `model written to ${s.outDir} (backend ${s.backend}, ${s.threads} thread${s.threads === 1 ? '' : 's'}, ${s.seconds.toFixed(1)}s, ${Math.round(s.samplesPerSecond)} samples/s, peak RSS ${peakRssMb()} MB)`,
     ...readLines('train', st),
   ];
   if (s.evalStats) lines.push(...readLines('eval', s.evalStats));

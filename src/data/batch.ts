@@ -40,6 +40,23 @@ export function sliceBatch(b: Batch, start: number, end: number): Batch {
   };
 }
 
+/** Rows [start, end) of a batch as a compact copy (offsets from 0), e.g. to post to a worker thread. */
+export function copyRows(b: Batch, start: number, end: number): Batch {
+  return {
+    size: end - start,
+    click: b.click.slice(start, end),
+    buy: b.buy.slice(start, end),
+    fields: b.fields.map((f) => {
+      const lo = f.offsets[start], hi = f.offsets[end];
+      const offsets = f.offsets.slice(start, end + 1);
+      for (let i = 0; i < offsets.length; i++) offsets[i] -= lo;
+      return { ids: f.ids.slice(lo, hi), offsets, weights: f.weights ? f.weights.slice(lo, hi) : null };
+    }),
+    dense: b.dense.slice(start * b.denseWidth, end * b.denseWidth),
+    denseWidth: b.denseWidth,
+  };
+}
+
 /** Rows picked by `index` (in that order) as a new batch. */
 export function gatherBatch(b: Batch, index: ArrayLike<number>): Batch {
   return gatherParts([b], null, index);

@@ -4,6 +4,7 @@
  * backward call. Workspaces are sized for `maxBatch` rows.
  */
 import type { Activation, Kernels } from './kernels.js';
+import { FreshParams, type ParamAllocator } from './params.js';
 import type { Rng } from '../util/rng.js';
 
 export type DenseInit = 'he_uniform' | 'torch';
@@ -24,13 +25,13 @@ export class Dense {
 
   constructor(
     private readonly k: Kernels, readonly inDim: number, readonly outDim: number, readonly act: Activation,
-    readonly maxBatch: number,
+    readonly maxBatch: number, params: ParamAllocator = new FreshParams(k),
   ) {
-    this.weight = k.allocF32(inDim * outDim);
-    this.bias = k.allocF32(outDim);
+    this.weight = params.take(inDim * outDim);
+    this.bias = params.take(outDim);
     this.gWeight = k.allocF32(inDim * outDim);
     this.gBias = k.allocF32(outDim);
-    this.alpha = act === 'prelu' ? k.allocF32(outDim) : null;
+    this.alpha = act === 'prelu' ? params.take(outDim) : null;
     this.gAlpha = act === 'prelu' ? k.allocF32(outDim) : null;
     this.pre = k.allocF32(maxBatch * outDim);
     this.out = act === 'none' ? this.pre : k.allocF32(maxBatch * outDim);

@@ -6,6 +6,7 @@
  */
 import type { FieldBatch } from '../data/batch.js';
 import type { Kernels } from './kernels.js';
+import { FreshParams, type ParamAllocator } from './params.js';
 import type { Rng } from '../util/rng.js';
 
 export type Pooling = 'sum' | 'mean';
@@ -13,8 +14,8 @@ export type Pooling = 'sum' | 'mean';
 export class EmbeddingTable {
   readonly data: Float32Array;
 
-  constructor(private readonly k: Kernels, readonly rows: number, readonly dim: number) {
-    this.data = k.allocF32(rows * dim);
+  constructor(k: Kernels, readonly rows: number, readonly dim: number, params: ParamAllocator = new FreshParams(k)) {
+    this.data = params.take(rows * dim);
   }
 
   /** N(0, std²) rows; row 0 (out-of-vocabulary / missing) too, so unseen ids start like rare ones. */
@@ -50,6 +51,17 @@ export class EmbeddingTable {
         for (let d = 0; d < dim; d++) out[o + d] *= s;
       }
     }
+  }
+
+  /** Σ‖row‖² over rows[0..count). */
+  rowSquares(rows: Int32Array, count: number): number {
+    const { data, dim } = this;
+    let sum = 0;
+    for (let j = 0; j < count; j++) {
+      const r = rows[j] * dim;
+      for (let d = 0; d < dim; d++) sum += data[r + d] * data[r + d];
+    }
+    return sum;
   }
 
   /** Adds the gradient of each id of each bag, from dOut[i·stride + col ..], into the sparse accumulator. */

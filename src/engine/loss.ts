@@ -33,13 +33,15 @@ export interface LossWeights {
  * Mean loss over the batch and its gradients with respect to both logits (already divided by n).
  * `click` is y, `buy` is z (the CTCVR label is y·z).
  * Returns the mean CTR and CTCVR BCE separately (unweighted) and the weighted total.
+ * `rows` divides instead of n when these n rows are one thread's share of a larger batch: the shares'
+ * losses and gradients then add up to the whole batch's.
  */
 export function esmmLoss(
   n: number, ctrLogit: Float32Array, cvrLogit: Float32Array, click: Float32Array, buy: Float32Array,
-  w: LossWeights, dCtr: Float32Array, dCvr: Float32Array,
+  w: LossWeights, dCtr: Float32Array, dCvr: Float32Array, rows = n,
 ): { total: number; ctr: number; ctcvr: number } {
   let sumCtr = 0, sumCtcvr = 0;
-  const inv = 1 / n;
+  const inv = 1 / rows;
   for (let i = 0; i < n; i++) {
     const a = ctrLogit[i], b = cvrLogit[i], y = click[i], yz = click[i] * buy[i];
     const spA = softplus(a), spNegA = softplus(-a), spB = softplus(b), spNegB = softplus(-b);
@@ -66,14 +68,16 @@ export function esmmLoss(
  * with a row weight r_i per impression: BASE r = y (clicked rows only), OVERSAMPLING r = y·(1 + (k−1)·z)
  * (each conversion copied k times), AMAN r = y + (1 − y)·[sampled] (unclicked rows sampled in as
  * negatives), DIVISION r = 1 with label y·z (b is then a CTCVR logit). A batch with Σr = 0 has no second term.
+ * `whole` gives the row count and Σr of the whole batch when these n rows are one thread's share of it.
  */
 export function weightedSecondTaskLoss(
   n: number, ctrLogit: Float32Array, logit2: Float32Array, click: Float32Array, buy: Float32Array, rowWeight: Float32Array,
-  w: { ctr: number; second: number }, dCtr: Float32Array, d2: Float32Array,
+  w: { ctr: number; second: number }, dCtr: Float32Array, d2: Float32Array, whole?: { rows: number; weight: number },
 ): { total: number; ctr: number; second: number } {
   let sumCtr = 0, sum2 = 0, weightSum = 0;
   for (let i = 0; i < n; i++) weightSum += rowWeight[i];
-  const inv = 1 / n, inv2 = weightSum > 0 ? 1 / weightSum : 0;
+  if (whole) weightSum = whole.weight;
+  const inv = 1 / (whole?.rows ?? n), inv2 = weightSum > 0 ? 1 / weightSum : 0;
   for (let i = 0; i < n; i++) {
     const a = ctrLogit[i], y = click[i];
     sumCtr += softplus(a) - y * a;

@@ -5,6 +5,7 @@
  */
 import { Dense, type DenseInit, type DenseParam } from './dense.js';
 import type { Activation, Kernels } from './kernels.js';
+import { FreshParams, type ParamAllocator } from './params.js';
 import type { Rng } from '../util/rng.js';
 
 export class Mlp {
@@ -20,11 +21,11 @@ export class Mlp {
 
   constructor(
     k: Kernels, readonly inDim: number, hidden: number[], act: Activation, readonly dropout: number, maxBatch: number,
-    linearOut?: number,
+    linearOut?: number, params: ParamAllocator = new FreshParams(k),
   ) {
     const dims = [inDim, ...hidden];
-    this.layers = hidden.map((h, i) => new Dense(k, dims[i], h, act, maxBatch));
-    if (linearOut !== undefined) this.layers.push(new Dense(k, dims[dims.length - 1], linearOut, 'none', maxBatch));
+    this.layers = hidden.map((h, i) => new Dense(k, dims[i], h, act, maxBatch, params));
+    if (linearOut !== undefined) this.layers.push(new Dense(k, dims[dims.length - 1], linearOut, 'none', maxBatch, params));
     if (this.layers.length === 0) throw new Error('an Mlp needs at least one layer');
     this.outDim = this.layers[this.layers.length - 1].outDim;
     this.masks = dropout > 0 ? hidden.map((h) => new Float32Array(maxBatch * h)) : [];

@@ -4,9 +4,10 @@
  */
 import type { Activation, Kernels } from './kernels.js';
 import { Mlp } from './mlp.js';
+import type { ParamAllocator } from './params.js';
 
 export class Tower extends Mlp {
-  constructor(k: Kernels, inDim: number, hidden: number[], act: Activation, dropout: number, maxBatch: number) {
-    super(k, inDim, hidden, act, dropout, maxBatch, 1);
+  constructor(k: Kernels, inDim: number, hidden: number[], act: Activation, dropout: number, maxBatch: number, params?: ParamAllocator) {
+    super(k, inDim, hidden, act, dropout, maxBatch, 1, params);
   }
 }

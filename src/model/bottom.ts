@@ -14,6 +14,7 @@ import type { DenseInit, DenseParam } from '../engine/dense.js';
 import { EmbeddingTable, SparseGrad } from '../engine/embedding.js';
 import type { Kernels } from '../engine/kernels.js';
 import { Mlp } from '../engine/mlp.js';
+import type { ParamAllocator } from '../engine/params.js';
 import type { Rng } from '../util/rng.js';
 import { featureDim, specGroups, type GroupInput, type ModelSpec } from './spec.js';
 
@@ -61,8 +62,8 @@ export class Bottom {
   private readonly denseSlots: Slot[];
 
   /** `prefix` names its tensors: '' (shared, esmm) or 'ctr.' / 'cvr.'. */
-  constructor(k: Kernels, private readonly spec: ModelSpec, readonly prefix: string, maxBatch: number) {
-    this.tables = spec.features.map((f) => new EmbeddingTable(k, f.rows, featureDim(spec, f)));
+  constructor(k: Kernels, private readonly spec: ModelSpec, readonly prefix: string, maxBatch: number, params: ParamAllocator) {
+    this.tables = spec.features.map((f) => new EmbeddingTable(k, f.rows, featureDim(spec, f), params));
     this.grads = spec.features.map((f) => new SparseGrad(k, f.rows, featureDim(spec, f)));
     const groupSpecs = specGroups(spec);
     const width = (inp: GroupInput) => (inp.source === 'embedding' ? featureDim(spec, spec.features[inp.index]) : 1);
@@ -82,7 +83,7 @@ export class Bottom {
       const group: Group = {
         name: g.name,
         inDim,
-        mlp: own ? new Mlp(k, inDim, g.hidden, spec.activation, spec.dropout, maxBatch) : null,
+        mlp: own ? new Mlp(k, inDim, g.hidden, spec.activation, spec.dropout, maxBatch, undefined, params) : null,
         x: own ? k.allocF32(maxBatch * inDim) : this.out,
         dx: own ? k.allocF32(maxBatch * inDim) : this.dOut,
         stride: own ? inDim : this.outDim,
@@ -149,13 +150,7 @@ export class Bottom {
   /** Σ‖row‖² over the rows the last backward touched. */
   touchedSquares(): number {
     let sum = 0;
-    this.tables.forEach((t, i) => {
-      const g = this.grads[i], dim = t.dim;
-      for (let j = 0; j < g.count; j++) {
-        const r = g.rows[j] * dim;
-        for (let d = 0; d < dim; d++) sum += t.data[r + d] * t.data[r + d];
-      }
-    });
+    this.tables.forEach((t, i) => { sum += t.rowSquares(this.grads[i].rows, this.grads[i].count); });
     return sum;
   }
 }

@@ -8,6 +8,7 @@
 import { sliceBatch, type Batch } from '../data/batch.js';
 import type { DenseParam } from '../engine/dense.js';
 import type { Kernels } from '../engine/kernels.js';
+import { FreshParams, SharedParams } from '../engine/params.js';
 import { esmmLoss, sigmoid, weightedSecondTaskLoss } from '../engine/loss.js';
 import { Tower } from '../engine/tower.js';
 import type { Rng } from '../util/rng.js';
@@ -25,6 +26,18 @@ export interface StepLoss {
   objective: number;
 }
 
+/**
+ * One thread's share of a batch split across worker threads. Losses are normalised by the whole batch, so
+ * the shares' gradients add up to the whole batch's gradient; the L2 terms are left to the caller, which
+ * counts them once.
+ */
+export interface BatchShare {
+  totalRows: number;
+  /** The baselines' second-task row weights of this share (drawn once for the whole batch) and Σ over the whole batch. */
+  rowWeights: Float32Array | null;
+  totalWeight: number;
+}
+
 export class EsmmModel {
   readonly ctr: Tower;
   readonly cvr: Tower;
@@ -38,17 +51,27 @@ export class EsmmModel {
   /** Per-row weights of the second task's loss (baseline kinds). */
   private readonly rowWeight: Float32Array;
 
-  constructor(private readonly k: Kernels, readonly spec: ModelSpec, readonly maxBatch: number) {
+  /** Every trainable tensor in allocation order: what a replica built with `shared` takes over. */
+  readonly paramBuffers: readonly Float32Array[];
+
+  /**
+   * `shared`: the paramBuffers of another model of the same spec (in memory this backend can address);
+   * the new model is then a replica with workspaces of its own over those very parameters.
+   */
+  constructor(private readonly k: Kernels, readonly spec: ModelSpec, readonly maxBatch: number, shared?: readonly Float32Array[]) {
     checkModelSpec(spec);
+    const params = shared ? new SharedParams(shared) : new FreshParams(k);
     if (spec.kind === 'esmm') {
-      this.ctrBottom = this.cvrBottom = new Bottom(k, spec, '', maxBatch);
+      this.ctrBottom = this.cvrBottom = new Bottom(k, spec, '', maxBatch, params);
     } else {
-      this.ctrBottom = new Bottom(k, spec, 'ctr.', maxBatch);
-      this.cvrBottom = new Bottom(k, spec, 'cvr.', maxBatch);
+      this.ctrBottom = new Bottom(k, spec, 'ctr.', maxBatch, params);
+      this.cvrBottom = new Bottom(k, spec, 'cvr.', maxBatch, params);
     }
     this.inputDim = this.ctrBottom.outDim;
-    this.ctr = new Tower(k, this.inputDim, spec.ctrHidden ?? spec.hidden, spec.activation, spec.dropout, maxBatch);
-    this.cvr = new Tower(k, this.inputDim, spec.cvrHidden ?? spec.hidden, spec.activation, spec.dropout, maxBatch);
+    this.ctr = new Tower(k, this.inputDim, spec.ctrHidden ?? spec.hidden, spec.activation, spec.dropout, maxBatch, params);
+    this.cvr = new Tower(k, this.inputDim, spec.cvrHidden ?? spec.hidden, spec.activation, spec.dropout, maxBatch, params);
+    if (params instanceof SharedParams) params.checkComplete();
+    this.paramBuffers = params.buffers;
     this.dCtr = k.allocF32(maxBatch);
     this.dCvr = k.allocF32(maxBatch);
     this.rowWeight = new Float32Array(maxBatch);
@@ -79,21 +102,28 @@ export class EsmmModel {
   /**
    * Forward, loss and backward of one training batch: fills every dense gradient and the sparse ones.
    * `rng` is the training randomness (dropout, AMAN's sampling); null only for kinds that draw nothing.
+   * With `share`, b is one thread's part of a larger batch and the objective leaves out the L2 terms.
    */
-  trainStep(b: Batch, rng: Rng | null): StepLoss {
+  trainStep(b: Batch, rng: Rng | null, share?: BatchShare): StepLoss {
     const n = b.size, s = this.spec;
     const { ctr, cvr } = this.forward(b, rng);
     const dCtr = this.dCtr.subarray(0, n), dCvr = this.dCvr.subarray(0, n);
     // for the baselines, the second weight applies to their directly learned CVR (or CTCVR) term
-    const loss = DIRECT_KINDS.has(s.kind)
-      ? weightedSecondTaskLoss(n, ctr, cvr, b.click, b.buy, this.secondTaskWeights(b, rng), { ctr: s.ctrWeight, second: s.ctcvrWeight }, dCtr, dCvr)
-      : esmmLoss(n, ctr, cvr, b.click, b.buy, { ctr: s.ctrWeight, ctcvr: s.ctcvrWeight }, dCtr, dCvr);
+    const loss = this.usesRowWeights
+      ? weightedSecondTaskLoss(n, ctr, cvr, b.click, b.buy, share?.rowWeights ?? this.secondTaskWeights(b, rng),
+        { ctr: s.ctrWeight, second: s.ctcvrWeight }, dCtr, dCvr, share && { rows: share.totalRows, weight: share.totalWeight })
+      : esmmLoss(n, ctr, cvr, b.click, b.buy, { ctr: s.ctrWeight, ctcvr: s.ctcvrWeight }, dCtr, dCvr, share?.totalRows ?? n);
     // the towers write the gradient w.r.t. their input; a shared bottom gets the sum of both
     const shared = this.ctrBottom === this.cvrBottom;
     this.ctr.backward(n, dCtr, this.ctrBottom.dOut.subarray(0, n * this.inputDim), false);
     this.cvr.backward(n, dCvr, this.cvrBottom.dOut.subarray(0, n * this.inputDim), shared);
     for (const bottom of this.bottoms) bottom.backward(b);
-    return { objective: loss.total + this.l2Penalty() };
+    return { objective: loss.total + (share ? 0 : this.l2Penalty()) };
+  }
+
+  /** Whether the loss weighs the second task's rows (the baselines), drawn by secondTaskWeights. */
+  get usesRowWeights(): boolean {
+    return DIRECT_KINDS.has(this.spec.kind);
   }
 
   /** pCTR and pCVR for every row of a batch of any size, written at `offset` of the outputs. */
@@ -112,8 +142,9 @@ export class EsmmModel {
     }
   }
 
-  /** The per-row weights r_i of weightedSecondTaskLoss for this kind. */
-  private secondTaskWeights(b: Batch, rng: Rng | null): Float32Array {
+  /** The per-row weights r_i of weightedSecondTaskLoss for this kind (a view of a workspace: copy to keep). */
+  secondTaskWeights(b: Batch, rng: Rng | null): Float32Array {
+    if (b.size > this.maxBatch) throw new Error(`batch of ${b.size} rows exceeds the model's workspace (${this.maxBatch})`);
     const r = this.rowWeight.subarray(0, b.size), s = this.spec;
     for (let i = 0; i < b.size; i++) {
       const y = b.click[i];
@@ -142,12 +173,18 @@ export class EsmmModel {
 
   /** ½·l2_tower·Σ W² over tower and group DNN weights plus ½·l2_embedding·Σ over the rows this batch touched. */
   private l2Penalty(): number {
+    let penalty = this.denseL2Penalty();
+    if (this.spec.l2Embedding > 0) for (const b of this.bottoms) penalty += 0.5 * this.spec.l2Embedding * b.touchedSquares();
+    return penalty;
+  }
+
+  /** ½·l2_tower·Σ W² over tower and group DNN weights. */
+  denseL2Penalty(): number {
     const s = this.spec;
     let penalty = 0;
     if (s.l2Tower > 0) {
       for (const p of this.denseParams()) if (p.decay) penalty += 0.5 * s.l2Tower * this.k.sumSquares(p.data.length, p.data);
     }
-    if (s.l2Embedding > 0) for (const b of this.bottoms) penalty += 0.5 * s.l2Embedding * b.touchedSquares();
     return penalty;
   }
 }

@@ -2,6 +2,12 @@
 import type { Batch } from '../data/batch.js';
 import { evaluatePredictions, type EsmmMetrics } from '../metrics/esmm-metrics.js';
 import type { EsmmModel } from '../model/esmm.js';
+import { prefetch } from '../util/prefetch.js';
+
+/** Anything that scores batches: a model on this thread, or a pool of worker threads (parallel/pool.ts). */
+export interface Scorer {
+  predict(b: Batch, pctr: Float32Array, pcvr: Float32Array, offset?: number): void | Promise<void>;
+}
 
 export interface Predictions {
   pctr: Float32Array;
@@ -32,11 +38,11 @@ export function evaluateModel(model: EsmmModel, data: Batch): EsmmMetrics {
  * Scores and labels of every row of a stream of chunks, in order; memory is 16 bytes a row. With
  * `groupField` (the batch field of a single-id feature), also each row's group for GAUC.
  */
-export async function scoreChunks(model: EsmmModel, chunks: AsyncIterable<Batch>, groupField?: number): Promise<ScoredRows> {
+export async function scoreChunks(scorer: Scorer, chunks: AsyncIterable<Batch>, groupField?: number): Promise<ScoredRows> {
   let cap = 1 << 16, n = 0;
   const alloc = (size: number) => ({ pctr: new Float32Array(size), pcvr: new Float32Array(size), click: new Float32Array(size), buy: new Float32Array(size), groups: new Int32Array(groupField === undefined ? 0 : size) });
   let out = alloc(cap);
-  for await (const b of chunks) {
+  for await (const b of prefetch(chunks)) {
     if (n + b.size > cap) {
       while (n + b.size > cap) cap *= 2;
       const grown = alloc(cap);
@@ -44,7 +50,7 @@ export async function scoreChunks(model: EsmmModel, chunks: AsyncIterable<Batch>
       grown.groups.set(out.groups.subarray(0, groupField === undefined ? 0 : n));
       out = grown;
     }
-    model.predict(b, out.pctr, out.pcvr, n);
+    await scorer.predict(b, out.pctr, out.pcvr, n);
     out.click.set(b.click, n);
     out.buy.set(b.buy, n);
     if (groupField !== undefined) {

@@ -20,6 +20,8 @@ import { fmt } from '../util/format.js';
 import { Rng } from '../util/rng.js';
 import { learningRateAt } from '../optim/schedule.js';
 import { metricsOf, scoreChunks, type ScoredRows } from './evaluate.js';
+import { openRunner, type ModelRunner } from './parallel/pool.js';
+import { prefetch } from '../util/prefetch.js';
 import { EarlyStopping } from './early-stopping.js';
 import type { ProgressSink } from './progress.js';
 
@@ -30,6 +32,8 @@ export interface TrainOptions {
   outDir: string;
   /** Overrides config.train.epochs (with resume: the total number of epochs to reach). */
   epochs?: number;
+  /** Overrides config.train.threads. */
+  threads?: number;
   resume?: boolean;
   progress: ProgressSink;
 }
@@ -40,6 +44,8 @@ const INFERENCE_BLOCK = 4096;
 export interface TrainSummary {
   outDir: string;
   backend: string;
+  /** Threads that trained (1 on the reference backend, which trains on the calling thread). */
+  threads: number;
   epochs: EpochRecord[];
   trainStats: ReadStats;
   evalStats: ReadStats | null;
@@ -72,6 +78,16 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   const t0 = performance.now();
   const session = opts.resume ? await resumeSession(opts) : null;
   const s = session ?? (await freshSession(opts));
+  const { config, kernels, model, optimizer } = s;
+  const runner = await openRunner({ kernels, model, optimizer, threads: opts.threads ?? config.train.threads });
+  try {
+    return await trainWith(opts, s, runner, t0);
+  } finally {
+    await runner.close();
+  }
+}
+
+async function trainWith(opts: TrainOptions, s: Session, runner: ModelRunner, t0: number): Promise<TrainSummary> {
   const { config, kernels, encoder, model, optimizer } = s;
   const t = config.train;
   const onBadRow = t.on_bad_row;
@@ -103,14 +119,14 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
     const bufferRows = cachedTrain ? Infinity : t.shuffle_buffer;
     opts.progress.start(`epoch ${epoch}/${epochs}`, expectedRows);
     let lossSum = 0, lossRows = 0;
-    for await (const batch of shuffledBatches(chunks, t.batch_size, bufferRows, t.shuffle ? s.shuffleRng : null)) {
+    // the next batches are read and encoded on this thread while the worker threads train on the current one
+    for await (const batch of prefetch(shuffledBatches(chunks, t.batch_size, bufferRows, t.shuffle ? s.shuffleRng : null))) {
       const factor = learningRateAt(1, t.lr_schedule, optimizer.step);
       optimizer.learningRate = s.learningRates.dense * factor;
       optimizer.embeddingLearningRate = s.learningRates.embedding * factor;
-      const loss = model.trainStep(batch, s.dropoutRng);
-      if (!Number.isFinite(loss.objective)) throw new EsmmError(`epoch ${epoch}: the loss became ${loss.objective} at step ${optimizer.step + 1}; lower the learning rate`);
-      optimizer.apply();
-      lossSum += loss.objective * batch.size;
+      const objective = await runner.trainStep(batch, s.dropoutRng);
+      if (!Number.isFinite(objective)) throw new EsmmError(`epoch ${epoch}: the loss became ${objective} at step ${optimizer.step}; lower the learning rate`);
+      lossSum += objective * batch.size;
       lossRows += batch.size;
       opts.progress.update(lossRows, lossSum / lossRows);
       if (optimizer.step >= maxSteps) break;
@@ -131,7 +147,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
     let metrics: EsmmMetrics | null = null;
     if (opts.evalPaths.length > 0) {
       const evalStream = cachedEval ? null : readEval();
-      evalScores = await scoreChunks(model, cachedEval ? single(cachedEval.data) : evalStream!.chunks);
+      evalScores = await scoreChunks(runner, cachedEval ? single(cachedEval.data) : evalStream!.chunks);
       if (evalStream && !evalStats) {
         evalStats = evalStream.stats;
         reportRead(opts.progress, 'eval', evalStream.stats);
@@ -172,6 +188,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   return {
     outDir: opts.outDir,
     backend: kernels.name,
+    threads: runner.threads,
     epochs: s.history,
     trainStats,
     evalStats,

@@ -87,7 +87,8 @@ export class Rng {
     return rng;
   }
 
-  private setState(state: number[]): void {
+  /** Continues from a state taken with state(). */
+  setState(state: number[]): void {
     [this.s0, this.s1, this.s2, this.s3] = state.map((v) => v | 0);
     if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
     this.spareNormal = state.length > 4 ? state[4] : NaN;
