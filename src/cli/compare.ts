@@ -10,7 +10,7 @@ import { writeCompareReport } from '../report/index.js';
 import { compareModels } from '../train/compare.js';
 import { createProgress } from '../train/progress.js';
 import { comparisonJson, formatComparison } from './compare-table.js';
-import { oneOf, positiveInt, printJson } from './options.js';
+import { oneOf, positiveInt, printJson, THREADS_HELP } from './options.js';
 
 interface CompareFlags {
   config: string;
@@ -21,6 +21,7 @@ interface CompareFlags {
   truth?: string;
   out: string;
   epochs?: number;
+  threads?: number;
   progress: 'auto' | 'bar' | 'lines' | 'quiet';
   report?: string;
   json?: boolean;
@@ -37,6 +38,7 @@ export function registerCompare(program: Command): void {
     .option('--truth <file>', 'ground truth aligned with the eval rows (`esmm synth`\'s test_truth.csv): adds the entire-space measures')
     .requiredOption('--out <dir>', 'each run\'s model goes to <dir>/<kind>-seed<seed>')
     .option('--epochs <n>', 'epochs per run (overrides train.epochs)', positiveInt('--epochs'))
+    .option('--threads <n>', `${THREADS_HELP}; overrides train.threads`, positiveInt('--threads'))
     .option('--progress <mode>', 'auto | bar | lines | quiet', oneOf('--progress', ['auto', 'bar', 'lines', 'quiet'] as const), 'auto')
     .option('--report <dir>', 'also write an HTML report (the comparison table and chart) to <dir>')
     .option('--json', 'print the summary (mean, std, n per kind and metric) and every run as one JSON object')
@@ -48,7 +50,8 @@ export function registerCompare(program: Command): void {
       const evalPaths = flags.eval ?? loaded.evalPaths;
       if (trainPaths.length === 0) throw new EsmmError('--train: no training files');
       if (evalPaths.length === 0) throw new EsmmError('--eval: compare needs held-out files to evaluate every model on');
-      const config: Config = flags.epochs === undefined ? loaded.config : { ...loaded.config, train: { ...loaded.config.train, epochs: flags.epochs } };
+      const t = loaded.config.train;
+      const config: Config = { ...loaded.config, train: { ...t, epochs: flags.epochs ?? t.epochs, threads: flags.threads ?? t.threads } };
       const progress = createProgress(flags.json && flags.progress === 'auto' ? 'quiet' : flags.progress);
       const seeds = Array.from({ length: flags.seeds }, (_, i) => i + 1);
       const runs = await compareModels({ config, kinds, seeds, trainPaths, evalPaths, truthPath: flags.truth, outDir: resolve(flags.out), progress });

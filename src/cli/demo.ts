@@ -8,7 +8,7 @@ import { compareModels } from '../train/compare.js';
 import { createProgress } from '../train/progress.js';
 import { packageRoot } from '../util/package-root.js';
 import { formatComparison } from './compare-table.js';
-import { oneOf, positiveInt, printJson } from './options.js';
+import { oneOf, positiveInt, printJson, THREADS_HELP } from './options.js';
 
 /**
  * The demo trains with examples/synth.yaml on the simulator's default data: the setting where the study
@@ -23,6 +23,7 @@ interface DemoFlags {
   rows: number;
   seeds: number;
   epochs?: number;
+  threads?: number;
   progress: 'auto' | 'bar' | 'lines' | 'quiet';
   json?: boolean;
 }
@@ -34,6 +35,7 @@ export function registerDemo(program: Command): void {
     .option('--rows <n>', 'impressions to simulate (train + test)', positiveInt('--rows'), SYNTH_DEFAULTS.rows)
     .option('--seeds <n>', 'training seeds per model (mean ± std over them)', positiveInt('--seeds'), 3)
     .option('--epochs <n>', 'epochs per model (default: the example config\'s)', positiveInt('--epochs'))
+    .option('--threads <n>', THREADS_HELP, positiveInt('--threads'))
     .option('--progress <mode>', 'auto | bar | lines | quiet', oneOf('--progress', ['auto', 'bar', 'lines', 'quiet'] as const), 'auto')
     .option('--json', 'print every run\'s metrics as one JSON object')
     .action(async (flags: DemoFlags) => {
@@ -44,7 +46,7 @@ export function registerDemo(program: Command): void {
       progress.log(`CTR ${(100 * stats.ctr).toFixed(2)}%, CVR on clicks ${(100 * stats.cvr).toFixed(2)}%, `
         + `${stats.clicks} clicks and ${stats.buys} conversions in ${stats.rows} impressions`);
       const example = loadConfig(DEMO_CONFIG);
-      const config = { ...example, train: { ...example.train, epochs: flags.epochs ?? example.train.epochs } };
+      const config = { ...example, train: { ...example.train, epochs: flags.epochs ?? example.train.epochs, threads: flags.threads } };
       const runs = await compareModels({
         config, kinds: KINDS, seeds: Array.from({ length: flags.seeds }, (_, i) => i + 1),
         trainPaths: [files.train], evalPaths: [files.test], truthPath: files.truth, outDir: join(out, 'models'), progress,

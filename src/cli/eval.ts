@@ -10,13 +10,15 @@ import { detailedMetrics, type EsmmMetrics } from '../metrics/esmm-metrics.js';
 import { writeEvalReport } from '../report/index.js';
 import { metricsOf, scoreChunks } from '../train/evaluate.js';
 import { fmt } from '../util/format.js';
-import { backendOption, oneOf, positiveInt, printJson } from './options.js';
+import { withRunner } from '../train/parallel/pool.js';
+import { backendOption, oneOf, positiveInt, printJson, THREADS_HELP } from './options.js';
 
 interface EvalFlags {
   model: string;
   data: string[];
   onBadRow?: 'error' | 'skip';
   backend: 'auto' | 'wasm' | 'reference';
+  threads?: number;
   gaucBy?: string;
   buckets: number;
   report?: string;
@@ -30,15 +32,17 @@ export function registerEval(program: Command): void {
     .requiredOption('--data <paths...>', 'labelled data file(s) or glob(s), in the model\'s input format')
     .option('--on-bad-row <policy>', 'error | skip (default: the model config\'s train.on_bad_row)', oneOf('--on-bad-row', ['error', 'skip'] as const))
     .option('--backend <name>', 'auto | wasm | reference', backendOption, 'auto')
+    .option('--threads <n>', THREADS_HELP, positiveInt('--threads'))
     .option('--gauc-by <feature>', 'also the group AUC of each task, grouped by this single-id feature (e.g. user_id); its out-of-vocabulary rows are left out')
     .option('--buckets <n>', 'calibration buckets (equal-count, by prediction)', positiveInt('--buckets'), 10)
     .option('--report <dir>', 'also write an HTML report (ROC curves, calibration) to <dir>')
     .option('--json', 'print one JSON object')
     .action(async (flags: EvalFlags) => {
-      const loaded = await loadModel(flags.model, await createKernels(flags.backend));
+      const kernels = await createKernels(flags.backend);
+      const loaded = await loadModel(flags.model, kernels);
       const groupField = flags.gaucBy === undefined ? undefined : groupFieldOf(loaded.config, loaded.encoder, flags.gaucBy);
       const { chunks, stats } = readEncodedChunks(flags.data, loaded.config, loaded.encoder, { onBadRow: flags.onBadRow });
-      const scored = await scoreChunks(loaded.model, chunks, groupField);
+      const scored = await withRunner({ kernels, model: loaded.model, optimizer: null, threads: flags.threads }, (runner) => scoreChunks(runner, chunks, groupField));
       const m = metricsOf(scored);
       const detail = detailedMetrics(scored.pctr, scored.pcvr, scored.click, scored.buy, scored.groups ?? null, flags.buckets);
       const read = { rows_read: stats.rowsRead, dropped_click0_buy1: stats.droppedClick0Buy1, skipped_bad_rows: stats.skippedBadRows };

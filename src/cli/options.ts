@@ -41,3 +41,5 @@ export function oneOf<T extends string>(name: string, allowed: readonly T[]) {
 
 export const BACKENDS = ['auto', 'wasm', 'reference'] as const;
 export const backendOption = oneOf('--backend', BACKENDS);
+
+export const THREADS_HELP = 'worker threads sharing the model (default: all cores)';

@@ -4,13 +4,16 @@ import { createKernels } from '../engine/backend.js';
 import { AtomicFileWriter } from '../io/atomic.js';
 import { loadModel } from '../io/model-dir.js';
 import { formatScore } from '../util/format.js';
-import { backendOption } from './options.js';
+import { withRunner } from '../train/parallel/pool.js';
+import { prefetch } from '../util/prefetch.js';
+import { backendOption, positiveInt, THREADS_HELP } from './options.js';
 
 interface PredictFlags {
   model: string;
   data: string[];
   out: string;
   backend: 'auto' | 'wasm' | 'reference';
+  threads?: number;
 }
 
 
@@ -21,8 +24,10 @@ export function registerPredict(program: Command): void {
     .requiredOption('--data <paths...>', 'file(s) or glob(s) in the model\'s input format with its feature columns (label columns optional)')
     .requiredOption('--out <file>', 'CSV file to write (atomically: complete or not at all)')
     .option('--backend <name>', 'auto | wasm | reference', backendOption, 'auto')
+    .option('--threads <n>', THREADS_HELP, positiveInt('--threads'))
     .action(async (flags: PredictFlags) => {
-      const { model, config, encoder } = await loadModel(flags.model, await createKernels(flags.backend));
+      const kernels = await createKernels(flags.backend);
+      const { model, config, encoder } = await loadModel(flags.model, kernels);
       // A malformed row is always an error here: skipping it would misalign the output with the input.
       const { chunks } = readEncodedChunks(flags.data, config, encoder, { onBadRow: 'error', labels: 'ignore' });
       const out = new AtomicFileWriter(flags.out);
@@ -30,14 +35,17 @@ export function registerPredict(program: Command): void {
       try {
         out.write('pctr,pcvr,pctcvr\n');
         let pctr = new Float32Array(0), pcvr = new Float32Array(0);
-        for await (const b of chunks) {
-          if (pctr.length < b.size) { pctr = new Float32Array(b.size); pcvr = new Float32Array(b.size); }
-          model.predict(b, pctr, pcvr);
-          let text = '';
-          for (let i = 0; i < b.size; i++) text += `${formatScore(pctr[i])},${formatScore(pcvr[i])},${formatScore(pctr[i] * pcvr[i])}\n`;
-          out.write(text);
-          rows += b.size;
-        }
+        await withRunner({ kernels, model, optimizer: null, threads: flags.threads }, async (runner) => {
+          // the next chunk is read and encoded while the threads score this one
+          for await (const b of prefetch(chunks)) {
+            if (pctr.length < b.size) { pctr = new Float32Array(b.size); pcvr = new Float32Array(b.size); }
+            await runner.predict(b, pctr, pcvr);
+            let text = '';
+            for (let i = 0; i < b.size; i++) text += `${formatScore(pctr[i])},${formatScore(pcvr[i])},${formatScore(pctr[i] * pcvr[i])}\n`;
+            out.write(text);
+            rows += b.size;
+          }
+        });
         out.commit();
       } catch (e) {
         out.abort();

@@ -20,7 +20,7 @@ import { fmt } from '../util/format.js';
 import { Rng } from '../util/rng.js';
 import { learningRateAt } from '../optim/schedule.js';
 import { metricsOf, scoreChunks, type ScoredRows } from './evaluate.js';
-import { openRunner, type ModelRunner } from './parallel/pool.js';
+import { withRunner, type ModelRunner } from './parallel/pool.js';
 import { prefetch } from '../util/prefetch.js';
 import { EarlyStopping } from './early-stopping.js';
 import type { ProgressSink } from './progress.js';
@@ -79,12 +79,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   const session = opts.resume ? await resumeSession(opts) : null;
   const s = session ?? (await freshSession(opts));
   const { config, kernels, model, optimizer } = s;
-  const runner = await openRunner({ kernels, model, optimizer, threads: opts.threads ?? config.train.threads });
-  try {
-    return await trainWith(opts, s, runner, t0);
-  } finally {
-    await runner.close();
-  }
+  return withRunner({ kernels, model, optimizer, threads: opts.threads ?? config.train.threads }, (runner) => trainWith(opts, s, runner, t0));
 }
 
 async function trainWith(opts: TrainOptions, s: Session, runner: ModelRunner, t0: number): Promise<TrainSummary> {

@@ -191,3 +191,13 @@ export async function openRunner(o: Omit<PoolOptions, 'threads'> & { threads?: n
   if (o.kernels.name === 'reference') return new LocalRunner(o.model, o.optimizer);
   return WorkerPool.start({ ...o, threads: o.threads ?? defaultThreads() });
 }
+
+/** Runs `fn` with a runner for the model, closing its threads afterwards whatever happens. */
+export async function withRunner<T>(o: Parameters<typeof openRunner>[0], fn: (runner: ModelRunner) => Promise<T>): Promise<T> {
+  const runner = await openRunner(o);
+  try {
+    return await fn(runner);
+  } finally {
+    await runner.close();
+  }
+}
