@@ -492,3 +492,108 @@ export function adagradRows(dim: i32, count: i32, rows: usize, grads: usize, tab
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Embedding bags: pooling, its sparse backward, and the merge of sparse gradients. Ids and offsets are
+// validated here (a bad one would read or write outside its table); errors come back as return codes.
+
+/** dst[0..dim) = w · src[0..dim), or += with `accumulate`. */
+@inline function scaledRow(dim: i32, w: f32, src: usize, dst: usize, accumulate: bool): void {
+  const wv = f32x4.splat(w);
+  let d = 0;
+  for (; d + 4 <= dim; d += 4) {
+    const off = <usize>d * 4;
+    storeVec(dst + off, f32x4.mul(wv, v128.load(src + off)), accumulate);
+  }
+  for (; d < dim; d++) {
+    const off = <usize>d * 4;
+    storeScalar(dst + off, w * load<f32>(src + off), accumulate);
+  }
+}
+
+/** Rows in the sparse gradient being filled (a global is per instance, i.e. per thread). */
+let sparseCount: i32 = 0;
+
+/** The gradient row of `row` in a sparse gradient, creating it (zeroed) when new. */
+@inline function slotFor(row: i32, dim: i32, slotOf: usize, rows: usize, grads: usize): usize {
+  let s = load<i32>(slotOf + <usize>row * 4);
+  if (s < 0) {
+    s = sparseCount++;
+    store<i32>(slotOf + <usize>row * 4, s);
+    store<i32>(rows + <usize>s * 4, row);
+    memory.fill(grads + <usize>s * <usize>dim * 4, 0, <usize>dim * 4);
+  }
+  return grads + <usize>s * <usize>dim * 4;
+}
+
+/** Whether bag i's offsets are in order within [0, nnz) and its ids within [0, tableRows). */
+@inline function bagValid(i: i32, ids: usize, offsets: usize, nnz: i32, tableRows: i32): bool {
+  const lo = load<i32>(offsets + <usize>i * 4), hi = load<i32>(offsets + <usize>(i + 1) * 4);
+  if (lo < 0 || hi < lo || hi > nnz) return false;
+  for (let p = lo; p < hi; p++) {
+    const id = load<i32>(ids + <usize>p * 4);
+    if (id < 0 || id >= tableRows) return false;
+  }
+  return true;
+}
+
+/** Returns −1, or the first bag whose offsets or ids are invalid (nothing is written from it on). */
+export function embeddingPool(dim: i32, tableRows: i32, n: i32, nnz: i32, ids: usize, offsets: usize, weights: usize,
+  table: usize, out: usize, stride: i32, col: i32, mean: bool): i32 {
+  const rowBytes = <usize>dim * 4;
+  for (let i = 0; i < n; i++) {
+    if (!bagValid(i, ids, offsets, nnz, tableRows)) return i;
+    const o = out + (<usize>i * <usize>stride + <usize>col) * 4;
+    const lo = load<i32>(offsets + <usize>i * 4), hi = load<i32>(offsets + <usize>(i + 1) * 4);
+    if (hi == lo) {
+      memory.fill(o, 0, rowBytes);
+      continue;
+    }
+    let wsum: f32 = 0;
+    for (let p = lo; p < hi; p++) {
+      const w: f32 = weights ? load<f32>(weights + <usize>p * 4) : 1;
+      wsum += w;
+      scaledRow(dim, w, table + <usize>load<i32>(ids + <usize>p * 4) * rowBytes, o, p > lo);
+    }
+    if (mean && wsum != 0 && wsum != 1) scaledRow(dim, 1 / wsum, o, o, false);
+  }
+  return -1;
+}
+
+/** Returns the new count of the sparse gradient, or −1 − i for the first invalid bag i. */
+export function embeddingPoolBackward(dim: i32, tableRows: i32, n: i32, nnz: i32, ids: usize, offsets: usize, weights: usize,
+  dOut: usize, stride: i32, col: i32, mean: bool, slotOf: usize, rows: usize, grads: usize, count: i32): i32 {
+  sparseCount = count;
+  for (let i = 0; i < n; i++) {
+    if (!bagValid(i, ids, offsets, nnz, tableRows)) return -1 - i;
+    const lo = load<i32>(offsets + <usize>i * 4), hi = load<i32>(offsets + <usize>(i + 1) * 4);
+    if (hi == lo) continue;
+    let scale: f32 = 1;
+    if (mean) {
+      let wsum: f32 = 0;
+      for (let p = lo; p < hi; p++) wsum += weights ? load<f32>(weights + <usize>p * 4) : 1;
+      if (wsum == 0) continue;
+      scale = 1 / wsum;
+    }
+    const o = dOut + (<usize>i * <usize>stride + <usize>col) * 4;
+    for (let p = lo; p < hi; p++) {
+      const w: f32 = (weights ? load<f32>(weights + <usize>p * 4) : 1) * scale;
+      scaledRow(dim, w, o, slotFor(load<i32>(ids + <usize>p * 4), dim, slotOf, rows, grads), true);
+    }
+  }
+  return sparseCount;
+}
+
+/** Adds rows j < count with rows[j] mod modulus = residue into another sparse gradient; its new count, or −1 − j. */
+export function accumulateRows(dim: i32, tableRows: i32, count: i32, rows: usize, grads: usize, modulus: i32, residue: i32,
+  slotOf: usize, outRows: usize, outGrads: usize, outCount: i32): i32 {
+  sparseCount = outCount;
+  const rowBytes = <usize>dim * 4;
+  for (let j = 0; j < count; j++) {
+    const r = load<i32>(rows + <usize>j * 4);
+    if (r < 0 || r >= tableRows) return -1 - j;
+    if (r % modulus != residue) continue;
+    scaledRow(dim, 1, grads + <usize>j * rowBytes, slotFor(r, dim, slotOf, outRows, outGrads), true);
+  }
+  return sparseCount;
+}

@@ -46,7 +46,7 @@ describe('baseline losses', () => {
 
 describe('baseline kinds', () => {
   const spec = (over: Partial<ModelSpec>): ModelSpec => ({
-    kind: 'base', features: [{ name: 'u', rows: 6, pooling: 'sum' }, { name: 'i', rows: 5, pooling: 'sum' }],
+    kind: 'base', features: [{ name: 'u', rows: 6, pooling: 'sum' }, { name: 'i', rows: 6, pooling: 'sum' }],
     embeddingDim: 3, hidden: [4], activation: 'relu', dropout: 0, ctrWeight: 1, ctcvrWeight: 1, l2Tower: 0, l2Embedding: 0,
     embeddingInitStd: 0.5, denseInit: 'he_uniform', ...over,
   });

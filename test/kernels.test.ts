@@ -23,6 +23,26 @@ function randomF32(kernels: Kernels, n: number, rng: Rng, offset = 0): Float32Ar
   return view;
 }
 
+/** Random id bags in CSR form (some empty), with weights when asked (one bag's weights sum to 0). */
+function randomBags(n: number, tableRows: number, weighted: boolean, rng: () => number) {
+  const offsets = new Int32Array(n + 1);
+  const ids: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const len = i % 4 === 3 ? 0 : 1 + Math.floor(rng() * 4);
+    for (let j = 0; j < len; j++) ids.push(Math.floor(rng() * tableRows));
+    offsets[i + 1] = ids.length;
+  }
+  const weights = weighted ? Float32Array.from(ids, () => 0.25 + rng()) : null;
+  if (weights && n > 1 && offsets[2] - offsets[1] === 2) { weights[offsets[1]] = 0.5; weights[offsets[1] + 1] = -0.5; }
+  return { ids: Int32Array.from(ids), offsets, weights };
+}
+
+function copyI32(kernels: Kernels, x: Int32Array): Int32Array {
+  const y = kernels.allocI32(x.length);
+  y.set(x);
+  return y;
+}
+
 /** The same values in a buffer of another backend. */
 function copyTo(kernels: Kernels, x: Float32Array): Float32Array {
   const y = kernels.allocF32(x.length);
@@ -199,6 +219,24 @@ describe('reference kernels', () => {
     assertClose(acc, [0, 0, 2, 5], 0, 0, 'acc');
   });
 
+  it('embeddingPool: weighted sum and mean of the bag rows, zeros for an empty bag', () => {
+    // table rows: r0 = (1, 2), r1 = (10, 20), r2 = (100, 200); bags {r1·2, r2·0.5}, {}, {r0, r0}
+    const table = Float32Array.of(1, 2, 10, 20, 100, 200);
+    const ids = Int32Array.of(1, 2, 0, 0), offsets = Int32Array.of(0, 2, 2, 4), weights = Float32Array.of(2, 0.5, 1, 1);
+    const out = new Float32Array(3 * 3).fill(7);
+    ref.embeddingPool(2, 3, 3, ids, offsets, weights, table, out, 3, 1, false);
+    assert.deepEqual(Array.from(out), [7, 70, 140, 7, 0, 0, 7, 2, 4]);
+    ref.embeddingPool(2, 3, 3, ids, offsets, weights, table, out, 3, 1, true);
+    assert.deepEqual(Array.from(out), [7, 28, 56, 7, 0, 0, 7, 1, 2]);
+    // backward of the mean: row 1 gets 2/2.5·dOut, row 2 0.5/2.5·dOut, row 0 twice ½·dOut of bag 2
+    const dOut = Float32Array.of(0, 1, 1, 0, 5, 5, 0, 2, 4);
+    const slotOf = new Int32Array(3).fill(-1), rows = new Int32Array(3), grads = new Float32Array(6);
+    const count = ref.embeddingPoolBackward(2, 3, 3, ids, offsets, weights, dOut, 3, 1, true, slotOf, rows, grads, 0);
+    assert.equal(count, 3);
+    assert.deepEqual(Array.from(rows), [1, 2, 0]);
+    assertClose(grads, [0.8, 0.8, 0.2, 0.2, 2, 4], 1e-6, 0, 'mean backward');
+  });
+
   it('rejects short buffers, bad row ids and PReLU without alpha', () => {
     const x = new Float32Array(4);
     assert.throws(() => ref.gemm(2, 2, 2, x, x, new Float32Array(3), false), RangeError);
@@ -311,6 +349,54 @@ function backendSuite(name: string, load: () => Promise<Kernels>): void {
       backend.biasActBackward(m, n, randomF32(backend, m * n, rng), randomF32(backend, m * n, rng), 'prelu', randomF32(backend, n, rng),
         backend.allocF32(m * n), dBias, null);
       assert.ok(dBias.some((g) => g !== 0));
+    });
+
+    it('embeddingPool and its sparse backward: sum and mean, weights, empty bags, strides; accumulateRows by residue', () => {
+      const rng = seededRandom(50);
+      for (const [dim, tableRows, n, weighted, mean] of [[18, 40, 9, false, false], [3, 7, 12, true, true], [5, 3, 6, false, true], [8, 50, 1, true, false]] as const) {
+        const bags = randomBags(n, tableRows, weighted, rng);
+        const table = randomF32(backend, tableRows * dim, rng, 1);
+        const stride = dim + 3, col = 2;
+        const ids = copyI32(backend, bags.ids), offsets = copyI32(backend, bags.offsets);
+        const weights = bags.weights && copyTo(backend, bags.weights);
+        const out = randomF32(backend, n * stride, rng), expected = Float32Array.from(out);
+        ref.embeddingPool(dim, tableRows, n, bags.ids, bags.offsets, bags.weights, table, expected, stride, col, mean);
+        backend.embeddingPool(dim, tableRows, n, ids, offsets, weights, table, out, stride, col, mean);
+        assertClose(out, expected, 1e-6, 1e-7, `pool dim ${dim} n ${n}`);
+
+        const dOut = randomF32(backend, n * stride, rng);
+        const grad = (k: Kernels) => ({ slotOf: k.allocI32(tableRows).fill(-1), rows: k.allocI32(tableRows), grads: k.allocF32(tableRows * dim) });
+        const want = grad(ref), got = grad(backend);
+        const wantCount = ref.embeddingPoolBackward(dim, tableRows, n, bags.ids, bags.offsets, bags.weights, dOut, stride, col, mean, want.slotOf, want.rows, want.grads, 0);
+        const gotCount = backend.embeddingPoolBackward(dim, tableRows, n, ids, offsets, weights, dOut, stride, col, mean, got.slotOf, got.rows, got.grads, 0);
+        assert.equal(gotCount, wantCount);
+        assert.deepEqual(got.rows.subarray(0, gotCount), want.rows.subarray(0, wantCount));
+        assertClose(got.grads.subarray(0, gotCount * dim), want.grads.subarray(0, wantCount * dim), 1e-6, 1e-7, `backward dim ${dim}`);
+        assert.equal(new Set(got.rows.subarray(0, gotCount)).size, gotCount, 'rows are distinct');
+
+        // the rows of residue 1 mod 2, added into a gradient that already holds some rows
+        const into = grad(backend), intoRef = grad(ref);
+        const start = ref.embeddingPoolBackward(dim, tableRows, n, bags.ids, bags.offsets, bags.weights, dOut, stride, col, mean, intoRef.slotOf, intoRef.rows, intoRef.grads, 0);
+        backend.embeddingPoolBackward(dim, tableRows, n, ids, offsets, weights, dOut, stride, col, mean, into.slotOf, into.rows, into.grads, 0);
+        const wantMerged = ref.accumulateRows(dim, tableRows, wantCount, want.rows, want.grads, 2, 1, intoRef.slotOf, intoRef.rows, intoRef.grads, start);
+        const gotMerged = backend.accumulateRows(dim, tableRows, gotCount, got.rows, got.grads, 2, 1, into.slotOf, into.rows, into.grads, start);
+        assert.equal(gotMerged, wantMerged);
+        assertClose(into.grads.subarray(0, gotMerged * dim), intoRef.grads.subarray(0, wantMerged * dim), 1e-6, 1e-7, 'accumulateRows');
+      }
+    });
+
+    it('embedding kernels reject ids outside the table and offsets out of order', () => {
+      const table = backend.allocF32(4 * 2), out = backend.allocF32(2 * 2);
+      const offsets = copyI32(backend, Int32Array.of(0, 1, 2));
+      assert.throws(() => backend.embeddingPool(2, 4, 2, copyI32(backend, Int32Array.of(1, 4)), offsets, null, table, out, 2, 0, false), /bag 1/);
+      assert.throws(() => backend.embeddingPool(2, 4, 2, copyI32(backend, Int32Array.of(-1, 0)), offsets, null, table, out, 2, 0, false), /bag 0/);
+      assert.throws(() => backend.embeddingPool(2, 4, 2, copyI32(backend, Int32Array.of(1, 1)), copyI32(backend, Int32Array.of(0, 2, 1)), null, table, out, 2, 0, false), /bag 1/);
+      const slotOf = backend.allocI32(4).fill(-1);
+      assert.throws(() => backend.embeddingPoolBackward(2, 4, 2, copyI32(backend, Int32Array.of(0, 9)), offsets, null, out, 2, 0, false,
+        slotOf, backend.allocI32(4), backend.allocF32(8), 0), /bag 1/);
+      assert.throws(() => backend.accumulateRows(2, 4, 1, copyI32(backend, Int32Array.of(7)), backend.allocF32(2), 1, 0,
+        slotOf, backend.allocI32(4), backend.allocF32(8), 0), /row id 7/);
+      assert.throws(() => backend.accumulateRows(2, 4, 0, backend.allocI32(1), backend.allocF32(2), 0, 0, slotOf, backend.allocI32(4), backend.allocF32(8), 0), RangeError);
     });
 
     it('sumSquares and axpy', () => {

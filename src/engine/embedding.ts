@@ -3,6 +3,8 @@
  *
  * The backward never produces a dense gradient: it deduplicates the rows a batch touches into a compact
  * list (rows[j], grads[j·dim ..]) that the lazy optimizers update, touching nothing else of the table.
+ * Both run as kernels over a copy of the batch's ids in the backend's memory (JavaScript loops over the
+ * shared WASM memory are several times slower than over plain arrays).
  */
 import type { FieldBatch } from '../data/batch.js';
 import type { Kernels } from './kernels.js';
@@ -11,16 +13,53 @@ import type { Rng } from '../util/rng.js';
 
 export type Pooling = 'sum' | 'mean';
 
+/** A batch field's ids, offsets (from 0) and weights, copied into the backend's memory. */
+class StagedField {
+  ids: Int32Array;
+  offsets: Int32Array;
+  weights: Float32Array;
+  private source: FieldBatch | null = null;
+  private n = -1;
+
+  constructor(private readonly k: Kernels) {
+    this.ids = k.allocI32(1024);
+    this.offsets = k.allocI32(1025);
+    this.weights = k.allocF32(0);
+  }
+
+  /** A copy of rows [0, n) of f; with `reuse`, the last copy when it was of the same f and n (forward, then backward). */
+  stage(f: FieldBatch, n: number, reuse: boolean): { ids: Int32Array; offsets: Int32Array; weights: Float32Array | null } {
+    const lo = f.offsets[0], nnz = f.offsets[n] - lo;
+    if (!reuse || f !== this.source || n !== this.n) {
+      if (this.ids.length < nnz) this.ids = this.k.allocI32(2 * nnz);
+      if (this.offsets.length < n + 1) this.offsets = this.k.allocI32(2 * (n + 1));
+      if (f.weights && this.weights.length < nnz) this.weights = this.k.allocF32(2 * nnz);
+      this.ids.set(f.ids.subarray(lo, lo + nnz));
+      if (f.weights) this.weights.set(f.weights.subarray(lo, lo + nnz));
+      const offsets = this.offsets;
+      if (lo === 0) offsets.set(f.offsets.subarray(0, n + 1));
+      else for (let i = 0; i <= n; i++) offsets[i] = f.offsets[i] - lo;
+      this.source = f;
+      this.n = n;
+    }
+    return { ids: this.ids.subarray(0, nnz), offsets: this.offsets, weights: f.weights ? this.weights.subarray(0, nnz) : null };
+  }
+}
+
 export class EmbeddingTable {
   readonly data: Float32Array;
+  private readonly staged: StagedField;
 
-  constructor(k: Kernels, readonly rows: number, readonly dim: number, params: ParamAllocator = new FreshParams(k)) {
+  constructor(private readonly k: Kernels, readonly rows: number, readonly dim: number, params: ParamAllocator = new FreshParams(k)) {
     this.data = params.take(rows * dim);
+    this.staged = new StagedField(k);
   }
 
   /** N(0, std²) rows; row 0 (out-of-vocabulary / missing) too, so unseen ids start like rare ones. */
   init(rng: Rng, std: number): void {
-    for (let i = 0; i < this.data.length; i++) this.data[i] = rng.normal() * std;
+    const values = new Float32Array(this.data.length);
+    for (let i = 0; i < values.length; i++) values[i] = rng.normal() * std;
+    this.data.set(values);
   }
 
   /**
@@ -28,29 +67,16 @@ export class EmbeddingTable {
    * divides by the sum of weights (the count when unweighted).
    */
   forward(f: FieldBatch, batch: number, pooling: Pooling, out: Float32Array, stride: number, col: number): void {
-    const { data, dim } = this;
-    for (let i = 0; i < batch; i++) {
-      const o = i * stride + col;
-      const lo = f.offsets[i], hi = f.offsets[i + 1];
-      if (hi - lo === 1 && f.weights === null) {
-        // the common single-id case: a plain row copy (sum and mean pool alike)
-        const r = f.ids[lo] * dim;
-        for (let d = 0; d < dim; d++) out[o + d] = data[r + d];
-        continue;
-      }
-      out.fill(0, o, o + dim);
-      let wsum = 0;
-      for (let p = lo; p < hi; p++) {
-        const w = f.weights ? f.weights[p] : 1;
-        wsum += w;
-        const r = f.ids[p] * dim;
-        for (let d = 0; d < dim; d++) out[o + d] += w * data[r + d];
-      }
-      if (pooling === 'mean' && hi > lo && wsum !== 0) {
-        const s = 1 / wsum;
-        for (let d = 0; d < dim; d++) out[o + d] *= s;
-      }
-    }
+    const { ids, offsets, weights } = this.staged.stage(f, batch, false);
+    this.k.embeddingPool(this.dim, this.rows, batch, ids, offsets, weights, this.data, out, stride, col, pooling === 'mean');
+  }
+
+  /** Adds the gradient of each id of each bag, from dOut[i·stride + col ..], into the sparse accumulator. */
+  backward(f: FieldBatch, batch: number, pooling: Pooling, dOut: Float32Array, stride: number, col: number, acc: SparseGrad): void {
+    const { ids, offsets, weights } = this.staged.stage(f, batch, true);
+    acc.ensureRoom(ids.length);
+    acc.count = this.k.embeddingPoolBackward(this.dim, this.rows, batch, ids, offsets, weights, dOut, stride, col, pooling === 'mean',
+      acc.slotOf, acc.rows, acc.grads, acc.count);
   }
 
   /** Σ‖row‖² over rows[0..count). */
@@ -63,72 +89,47 @@ export class EmbeddingTable {
     }
     return sum;
   }
-
-  /** Adds the gradient of each id of each bag, from dOut[i·stride + col ..], into the sparse accumulator. */
-  backward(f: FieldBatch, batch: number, pooling: Pooling, dOut: Float32Array, stride: number, col: number, acc: SparseGrad): void {
-    const dim = this.dim;
-    for (let i = 0; i < batch; i++) {
-      const lo = f.offsets[i], hi = f.offsets[i + 1];
-      if (hi === lo) continue;
-      let scale = 1;
-      if (pooling === 'mean') {
-        let wsum = 0;
-        for (let p = lo; p < hi; p++) wsum += f.weights ? f.weights[p] : 1;
-        if (wsum === 0) continue;
-        scale = 1 / wsum;
-      }
-      const o = i * stride + col;
-      for (let p = lo; p < hi; p++) {
-        const w = (f.weights ? f.weights[p] : 1) * scale;
-        const g = acc.slot(f.ids[p]) * dim;
-        const grads = acc.grads;
-        for (let d = 0; d < dim; d++) grads[g + d] += w * dOut[o + d];
-      }
-    }
-  }
 }
 
 /**
  * The gradient of one table for one batch, over the distinct rows touched: rows[0..count) and
- * grads[0..count·dim). A dense row→slot map makes deduplication O(1) without hashing; it is reset over
- * the touched rows only.
+ * grads[0..count·dim). A dense row→slot map (slotOf, −1 for untouched rows) makes deduplication O(1)
+ * without hashing; it is reset over the touched rows only.
  */
 export class SparseGrad {
   rows: Int32Array;
   grads: Float32Array;
   count = 0;
-  private readonly slotOf: Int32Array;
+  readonly slotOf: Int32Array;
 
-  constructor(private readonly k: Kernels, tableRows: number, readonly dim: number, initialCapacity = 1024) {
-    this.slotOf = new Int32Array(tableRows).fill(-1);
+  constructor(private readonly k: Kernels, readonly tableRows: number, readonly dim: number, initialCapacity = 1024) {
+    this.slotOf = k.allocI32(tableRows).fill(-1);
     this.rows = k.allocI32(initialCapacity);
     this.grads = k.allocF32(initialCapacity * dim);
   }
 
-  /** The slot of a row, creating it (with a zero gradient) on first touch. */
-  slot(row: number): number {
-    const s = this.slotOf[row];
-    if (s >= 0) return s;
-    if (this.count === this.rows.length) this.grow();
-    const n = this.count++;
-    this.slotOf[row] = n;
-    this.rows[n] = row;
-    this.grads.fill(0, n * this.dim, (n + 1) * this.dim);
-    return n;
+  /** Makes room for `more` rows beyond count, up to the table's rows (buffers only grow, keeping their contents). */
+  ensureRoom(more: number): void {
+    const needed = Math.min(this.count + more, this.tableRows);
+    if (needed <= this.rows.length) return;
+    const capacity = Math.min(Math.max(needed, 2 * this.rows.length), this.tableRows);
+    const rows = this.k.allocI32(capacity), grads = this.k.allocF32(capacity * this.dim);
+    rows.set(this.rows.subarray(0, this.count));
+    grads.set(this.grads.subarray(0, this.count * this.dim));
+    this.rows = rows;
+    this.grads = grads;
+  }
+
+  /** Adds the rows of another gradient of the same table whose id r has r mod modulus = residue. */
+  accumulate(from: { rows: Int32Array; grads: Float32Array; count: number }, modulus: number, residue: number): void {
+    this.ensureRoom(from.count);
+    this.count = this.k.accumulateRows(this.dim, this.tableRows, from.count, from.rows, from.grads, modulus, residue,
+      this.slotOf, this.rows, this.grads, this.count);
   }
 
   /** Forgets the touched rows (call after the optimizer step). */
   reset(): void {
     for (let j = 0; j < this.count; j++) this.slotOf[this.rows[j]] = -1;
     this.count = 0;
-  }
-
-  private grow(): void {
-    const rows = this.k.allocI32(this.rows.length * 2);
-    const grads = this.k.allocF32(this.grads.length * 2);
-    rows.set(this.rows);
-    grads.set(this.grads);
-    this.rows = rows;
-    this.grads = grads;
   }
 }

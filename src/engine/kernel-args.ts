@@ -88,3 +88,41 @@ export function checkRows(kernel: string, dim: number, count: number, rows: Int3
     if (r < 0 || r >= tableRows) throw new RangeError(`${kernel}: row id ${r} outside the table of ${tableRows} rows`);
   }
 }
+
+/** For embeddingPool and its backward (ids and offsets are checked by the kernels themselves, once). */
+export function checkPool(kernel: string, dim: number, tableRows: number, n: number, ids: Int32Array, offsets: Int32Array,
+  weights: Float32Array | null, table: Float32Array | null, out: Float32Array, stride: number, col: number): void {
+  dims(kernel, dim, tableRows, n, stride, col);
+  length(kernel, 'offsets', offsets, n + 1);
+  if (weights) length(kernel, 'weights', weights, ids.length);
+  if (table) length(kernel, 'table', table, tableRows * dim);
+  if (col + dim > stride) throw new RangeError(`${kernel}: columns ${col}..${col + dim} exceed the row stride ${stride}`);
+  if (n > 0) length(kernel, 'out', out, (n - 1) * stride + col + dim);
+}
+
+/**
+ * For the sparse-gradient side of embeddingPoolBackward and accumulateRows: room for `adding` more rows
+ * (never more than the table's rows: a row gets one slot).
+ */
+export function checkSparseRoom(kernel: string, dim: number, tableRows: number, slotOf: Int32Array, rows: Int32Array,
+  grads: Float32Array, count: number, adding: number): void {
+  dims(kernel, count, adding);
+  if (count > tableRows) throw new RangeError(`${kernel}: ${count} gradient rows for a table of ${tableRows}`);
+  const room = Math.min(count + adding, tableRows);
+  length(kernel, 'slotOf', slotOf, tableRows);
+  length(kernel, 'rows', rows, room);
+  length(kernel, 'grads', grads, room * dim);
+}
+
+/** For the source of accumulateRows: `count` rows and their gradients (row ids are checked by the kernels). */
+export function checkSparseSource(kernel: string, dim: number, count: number, rows: Int32Array, grads: Float32Array,
+  modulus: number, residue: number): void {
+  dims(kernel, dim, count, modulus, residue);
+  if (modulus < 1 || residue >= modulus) throw new RangeError(`${kernel}: residue ${residue} modulo ${modulus} is not valid`);
+  length(kernel, 'rows', rows, count);
+  length(kernel, 'grads', grads, count * dim);
+}
+
+export function badBag(kernel: string, bag: number, tableRows: number): RangeError {
+  return new RangeError(`${kernel}: bag ${bag} has offsets out of order or an id outside the table of ${tableRows} rows`);
+}

@@ -68,4 +68,28 @@ export interface Kernels {
    */
   adagradRows(dim: number, count: number, rows: Int32Array, grads: Float32Array, table: Float32Array,
     acc: Float32Array, lr: number, eps: number, l2: number): void;
+
+  /**
+   * Pools n id bags of a table (tableRows × dim): the ids of bag i are ids[offsets[i] .. offsets[i+1]) and
+   * out[i·stride + col .. + dim) = Σ w·table[id], divided by Σ w when `mean` (weights null: all 1). An empty
+   * bag gives zeros. An offset outside [0, ids.length] or an id outside [0, tableRows) is a RangeError.
+   */
+  embeddingPool(dim: number, tableRows: number, n: number, ids: Int32Array, offsets: Int32Array, weights: Float32Array | null,
+    table: Float32Array, out: Float32Array, stride: number, col: number, mean: boolean): void;
+  /**
+   * Backward of embeddingPool into a sparse gradient of `count` rows (rows[j], grads[j·dim ..]): every id of
+   * every bag gets w·dOut[i·stride + col ..] (w / Σw for mean) added to its row, found through slotOf
+   * (tableRows entries, −1 for rows not yet present, which are appended). Returns the new count; rows and
+   * grads need room for min(count + ids.length, tableRows) rows.
+   */
+  embeddingPoolBackward(dim: number, tableRows: number, n: number, ids: Int32Array, offsets: Int32Array, weights: Float32Array | null,
+    dOut: Float32Array, stride: number, col: number, mean: boolean,
+    slotOf: Int32Array, rows: Int32Array, grads: Float32Array, count: number): number;
+  /**
+   * Adds the rows j < count of one sparse gradient (rows, grads) whose row id r has r mod modulus = residue
+   * into another (slotOf, outRows, outGrads, outCount) as above; returns its new count. The out buffers
+   * need room for min(outCount + count, tableRows) rows.
+   */
+  accumulateRows(dim: number, tableRows: number, count: number, rows: Int32Array, grads: Float32Array, modulus: number, residue: number,
+    slotOf: Int32Array, outRows: Int32Array, outGrads: Float32Array, outCount: number): number;
 }

@@ -4,7 +4,8 @@
  */
 
 import {
-  checkBiasActBackward, checkBiasActForward, checkElementwise, checkGemm, checkGemmNT, checkGemmTN, checkRows,
+  badBag, checkBiasActBackward, checkBiasActForward, checkElementwise, checkGemm, checkGemmNT, checkGemmTN, checkPool, checkRows,
+  checkSparseRoom, checkSparseSource,
 } from './kernel-args.js';
 import type { Activation, Kernels } from './kernels.js';
 
@@ -161,6 +162,82 @@ function adagradRows(dim: number, count: number, rows: Int32Array, grads: Float3
   }
 }
 
+/** Throws unless bag i's offsets lie in order within ids and its ids within the table. */
+function checkBag(kernel: string, i: number, ids: Int32Array, offsets: Int32Array, tableRows: number): void {
+  const lo = offsets[i], hi = offsets[i + 1];
+  let ok = lo >= 0 && hi >= lo && hi <= ids.length;
+  for (let p = lo; ok && p < hi; p++) ok = ids[p] >= 0 && ids[p] < tableRows;
+  if (!ok) throw badBag(kernel, i, tableRows);
+}
+
+/** The gradient row of `row`, appended (zeroed) when new; `sparse.count` counts the rows. */
+function slotFor(row: number, dim: number, slotOf: Int32Array, rows: Int32Array, grads: Float32Array, sparse: { count: number }): number {
+  let s = slotOf[row];
+  if (s < 0) {
+    s = sparse.count++;
+    slotOf[row] = s;
+    rows[s] = row;
+    grads.fill(0, s * dim, (s + 1) * dim);
+  }
+  return s * dim;
+}
+
+function embeddingPool(dim: number, tableRows: number, n: number, ids: Int32Array, offsets: Int32Array, weights: Float32Array | null,
+  table: Float32Array, out: Float32Array, stride: number, col: number, mean: boolean): void {
+  checkPool('embeddingPool', dim, tableRows, n, ids, offsets, weights, table, out, stride, col);
+  for (let i = 0; i < n; i++) {
+    checkBag('embeddingPool', i, ids, offsets, tableRows);
+    const o = i * stride + col;
+    const sums = new Float64Array(dim);
+    let wsum = 0;
+    for (let p = offsets[i]; p < offsets[i + 1]; p++) {
+      const w = weights ? weights[p] : 1;
+      wsum += w;
+      for (let d = 0; d < dim; d++) sums[d] += w * table[ids[p] * dim + d];
+    }
+    const scale = mean && wsum !== 0 ? 1 / wsum : 1;
+    for (let d = 0; d < dim; d++) out[o + d] = sums[d] * scale;
+  }
+}
+
+function embeddingPoolBackward(dim: number, tableRows: number, n: number, ids: Int32Array, offsets: Int32Array, weights: Float32Array | null,
+  dOut: Float32Array, stride: number, col: number, mean: boolean, slotOf: Int32Array, rows: Int32Array, grads: Float32Array, count: number): number {
+  const kernel = 'embeddingPoolBackward';
+  checkPool(kernel, dim, tableRows, n, ids, offsets, weights, null, dOut, stride, col);
+  checkSparseRoom(kernel, dim, tableRows, slotOf, rows, grads, count, ids.length);
+  const sparse = { count };
+  for (let i = 0; i < n; i++) {
+    checkBag(kernel, i, ids, offsets, tableRows);
+    const lo = offsets[i], hi = offsets[i + 1];
+    let wsum = 0;
+    for (let p = lo; p < hi; p++) wsum += weights ? weights[p] : 1;
+    if (hi === lo || (mean && wsum === 0)) continue;
+    const scale = mean ? 1 / wsum : 1;
+    for (let p = lo; p < hi; p++) {
+      const w = (weights ? weights[p] : 1) * scale;
+      const g = slotFor(ids[p], dim, slotOf, rows, grads, sparse);
+      for (let d = 0; d < dim; d++) grads[g + d] += w * dOut[i * stride + col + d];
+    }
+  }
+  return sparse.count;
+}
+
+function accumulateRows(dim: number, tableRows: number, count: number, rows: Int32Array, grads: Float32Array, modulus: number, residue: number,
+  slotOf: Int32Array, outRows: Int32Array, outGrads: Float32Array, outCount: number): number {
+  const kernel = 'accumulateRows';
+  checkSparseSource(kernel, dim, count, rows, grads, modulus, residue);
+  checkSparseRoom(kernel, dim, tableRows, slotOf, outRows, outGrads, outCount, count);
+  const sparse = { count: outCount };
+  for (let j = 0; j < count; j++) {
+    const r = rows[j];
+    if (r < 0 || r >= tableRows) throw new RangeError(`${kernel}: row id ${r} outside the table of ${tableRows} rows`);
+    if (r % modulus !== residue) continue;
+    const g = slotFor(r, dim, slotOf, outRows, outGrads, sparse);
+    for (let d = 0; d < dim; d++) outGrads[g + d] += grads[j * dim + d];
+  }
+  return sparse.count;
+}
+
 export const referenceKernels: Kernels = {
   name: 'reference',
   allocF32,
@@ -175,4 +252,7 @@ export const referenceKernels: Kernels = {
   adam,
   lazyAdamRows,
   adagradRows,
+  embeddingPool,
+  embeddingPoolBackward,
+  accumulateRows,
 };

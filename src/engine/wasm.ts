@@ -7,7 +7,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import {
-  checkBiasActBackward, checkBiasActForward, checkElementwise, checkGemm, checkGemmNT, checkGemmTN, checkRows,
+  badBag, checkBiasActBackward, checkBiasActForward, checkElementwise, checkGemm, checkGemmNT, checkGemmTN, checkPool, checkRows,
+  checkSparseRoom, checkSparseSource,
 } from './kernel-args.js';
 import type { Activation, Kernels } from './kernels.js';
 import { INITIAL_PAGES, MAX_PAGES, WasmArena } from './wasm-arena.js';
@@ -36,6 +37,12 @@ interface KernelExports {
   lazyAdamRows(dim: number, count: number, rows: number, grads: number, table: number, m: number, v: number,
     lrT: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, eps: number, l2: number): void;
   adagradRows(dim: number, count: number, rows: number, grads: number, table: number, acc: number, lr: number, eps: number, l2: number): void;
+  embeddingPool(dim: number, tableRows: number, n: number, nnz: number, ids: number, offsets: number, weights: number,
+    table: number, out: number, stride: number, col: number, mean: number): number;
+  embeddingPoolBackward(dim: number, tableRows: number, n: number, nnz: number, ids: number, offsets: number, weights: number,
+    dOut: number, stride: number, col: number, mean: number, slotOf: number, rows: number, grads: number, count: number): number;
+  accumulateRows(dim: number, tableRows: number, count: number, rows: number, grads: number, modulus: number, residue: number,
+    slotOf: number, outRows: number, outGrads: number, outCount: number): number;
 }
 
 const ACTIVATION_CODE: Record<Activation, number> = { none: 0, relu: 1, prelu: 2 };
@@ -131,6 +138,33 @@ function bindKernels(wasm: KernelExports, arena: WasmArena): WasmKernels {
       checkRows(kernel, dim, count, rows, grads, { table, acc });
       wasm.adagradRows(dim, count, ptr(rows, kernel, 'rows'), ptr(grads, kernel, 'grads'), ptr(table, kernel, 'table'),
         ptr(acc, kernel, 'acc'), lr, eps, l2);
+    },
+
+    embeddingPool(dim, tableRows, n, ids, offsets, weights, table, out, stride, col, mean) {
+      const kernel = 'embeddingPool';
+      checkPool(kernel, dim, tableRows, n, ids, offsets, weights, table, out, stride, col);
+      const bad = wasm.embeddingPool(dim, tableRows, n, ids.length, ptr(ids, kernel, 'ids'), ptr(offsets, kernel, 'offsets'),
+        ptrOrNull(weights, kernel, 'weights'), ptr(table, kernel, 'table'), ptr(out, kernel, 'out'), stride, col, mean ? 1 : 0);
+      if (bad >= 0) throw badBag(kernel, bad, tableRows);
+    },
+    embeddingPoolBackward(dim, tableRows, n, ids, offsets, weights, dOut, stride, col, mean, slotOf, rows, grads, count) {
+      const kernel = 'embeddingPoolBackward';
+      checkPool(kernel, dim, tableRows, n, ids, offsets, weights, null, dOut, stride, col);
+      checkSparseRoom(kernel, dim, tableRows, slotOf, rows, grads, count, ids.length);
+      const result = wasm.embeddingPoolBackward(dim, tableRows, n, ids.length, ptr(ids, kernel, 'ids'), ptr(offsets, kernel, 'offsets'),
+        ptrOrNull(weights, kernel, 'weights'), ptr(dOut, kernel, 'dOut'), stride, col, mean ? 1 : 0,
+        ptr(slotOf, kernel, 'slotOf'), ptr(rows, kernel, 'rows'), ptr(grads, kernel, 'grads'), count);
+      if (result < 0) throw badBag(kernel, -1 - result, tableRows);
+      return result;
+    },
+    accumulateRows(dim, tableRows, count, rows, grads, modulus, residue, slotOf, outRows, outGrads, outCount) {
+      const kernel = 'accumulateRows';
+      checkSparseSource(kernel, dim, count, rows, grads, modulus, residue);
+      checkSparseRoom(kernel, dim, tableRows, slotOf, outRows, outGrads, outCount, count);
+      const result = wasm.accumulateRows(dim, tableRows, count, ptr(rows, kernel, 'rows'), ptr(grads, kernel, 'grads'), modulus, residue,
+        ptr(slotOf, kernel, 'slotOf'), ptr(outRows, kernel, 'outRows'), ptr(outGrads, kernel, 'outGrads'), outCount);
+      if (result < 0) throw new RangeError(`${kernel}: row id ${rows[-1 - result]} outside the table of ${tableRows} rows`);
+      return result;
     },
   };
 }

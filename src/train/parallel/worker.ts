@@ -108,12 +108,7 @@ class TrainingThread {
       const count = this.directory[at + 2];
       const rows = new Int32Array(buffer, this.directory[at], count);
       const grads = new Float32Array(buffer, this.directory[at + 1], count * dim);
-      for (let j = 0; j < count; j++) {
-        const r = rows[j];
-        if (r % threads !== index) continue;
-        const s = merged.slot(r) * dim, src = j * dim, into = merged.grads;
-        for (let d = 0; d < dim; d++) into[s + d] += grads[src + d];
-      }
+      merged.accumulate({ rows, grads, count }, threads, index);
     }
     return merged;
   }
