@@ -4,13 +4,13 @@ import { createKernels } from '../engine/backend.js';
 import { AtomicFileWriter } from '../io/atomic.js';
 import { loadModel } from '../io/model-dir.js';
 import { formatScore } from '../util/format.js';
-import { backendOption } from './options.js';
+import { BACKEND_HELP, type BackendFlag, backendOption } from './options.js';
 
 interface PredictFlags {
   model: string;
   data: string[];
   out: string;
-  backend: 'auto' | 'wasm' | 'reference';
+  backend: BackendFlag;
 }
 
 
@@ -20,7 +20,7 @@ export function registerPredict(program: Command): void {
     .requiredOption('--model <dir>', 'model directory written by `esmm train`')
     .requiredOption('--data <paths...>', 'file(s) or glob(s) in the model\'s input format with its feature columns (label columns optional)')
     .requiredOption('--out <file>', 'CSV file to write (atomically: complete or not at all)')
-    .option('--backend <name>', 'auto | wasm | reference', backendOption, 'auto')
+    .option('--backend <name>', BACKEND_HELP, backendOption, 'auto')
     .action(async (flags: PredictFlags) => {
       const { model, config, encoder } = await loadModel(flags.model, await createKernels(flags.backend));
       // A malformed row is always an error here: skipping it would misalign the output with the input.
