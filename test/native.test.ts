@@ -17,6 +17,11 @@ import { Rng } from '../src/util/rng.js';
 import { nativeTestOptions } from './helpers.js';
 import { tinyBatch, tinySpec } from './model-fixtures.js';
 
+it('the native backend loads (required under ESMM_REQUIRE_NATIVE=1)', nativeTestOptions(), () => {
+  const status = nativeStatus();
+  assert.ok(status.loaded, status.loaded ? '' : status.reason);
+});
+
 describe('native backend', nativeTestOptions(), () => {
   let kernels!: NativeKernels;
   before(async () => {

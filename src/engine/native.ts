@@ -8,6 +8,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { EsmmError } from '../errors.js';
 import { packageRoot } from '../util/package-root.js';
 import { checkGemm, checkGemmNT, checkGemmTN } from './kernel-args.js';
 import type { Kernels } from './kernels.js';
@@ -60,7 +61,8 @@ export function nativeStatus(): NativeStatus {
 
 function requireAddon(): Addon {
   const { addon, status } = load();
-  if (addon === null || !status.loaded) throw new Error(`the native backend is unavailable: ${status.loaded ? 'no addon' : status.reason}`);
+  // A user's choice that this machine cannot meet: a message for them, not a stack trace.
+  if (addon === null || !status.loaded) throw new EsmmError(`the native backend is unavailable: ${status.loaded ? 'no addon' : status.reason}`);
   return addon;
 }
 
