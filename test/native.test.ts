@@ -51,26 +51,43 @@ describe('native backend', nativeTestOptions(), () => {
     assert.deepEqual(Array.from(b), [10, 10, 10, 10]);
   });
 
-  it('runs gemm in a worker thread attached to the same memory', async () => {
-    const a = kernels.allocF32(4).fill(1);
-    const b = kernels.allocF32(4).fill(3);
-    const c = kernels.allocF32(4);
+  it('runs gemm in two worker threads at once, attached to the same memory', async () => {
+    const [m, n, k] = [256, 200, 306];
+    const rng = new Rng(3);
+    const random = (size: number) => {
+      const x = kernels.allocF32(size);
+      for (let i = 0; i < size; i++) x[i] = rng.uniform() - 0.5;
+      return x;
+    };
+    const a = random(m * k);
+    const b = random(k * n);
+    const expected = kernels.allocF32(m * n);
+    kernels.gemm(m, n, k, a, b, expected, false);
+    // Each worker repeats the product into its own C, so OpenBLAS is called from both threads concurrently.
     const code = `
-      const { parentPort, workerData } = require('node:worker_threads');
-      import(workerData.url).then(async ({ createNativeKernels }) => {
-        const k = await createNativeKernels({ memory: workerData.memory });
-        k.gemmNT(2, 2, 2, workerData.a, workerData.b, workerData.c, false);
-        parentPort.postMessage(k.name);
+      const { parentPort, workerData: w } = require('node:worker_threads');
+      import(w.url).then(async ({ createNativeKernels }) => {
+        const kernels = await createNativeKernels({ memory: w.memory });
+        for (let i = 0; i < 200; i++) kernels.gemm(w.m, w.n, w.k, w.a, w.b, w.c, false);
+        parentPort.postMessage(kernels.name);
       });`;
     const url = new URL('../src/engine/native.js', import.meta.url).href;
-    const worker = new Worker(code, { eval: true, workerData: { url, memory: kernels.memory, a, b, c } });
-    const name = await new Promise((resolve, reject) => {
-      worker.once('message', resolve);
-      worker.once('error', reject);
-    });
-    await worker.terminate();
-    assert.equal(name, 'native');
-    assert.deepEqual(Array.from(c), [6, 6, 6, 6]);
+    const outputs = [kernels.allocF32(m * n), kernels.allocF32(m * n)];
+    const names = await Promise.all(outputs.map(async (c) => {
+      const worker = new Worker(code, { eval: true, workerData: { url, memory: kernels.memory, m, n, k, a, b, c } });
+      try {
+        return await new Promise((resolve, reject) => {
+          worker.once('message', resolve);
+          worker.once('error', reject);
+        });
+      } finally {
+        await worker.terminate();
+      }
+    }));
+    assert.deepEqual(names, ['native', 'native']);
+    for (const c of outputs) {
+      for (let i = 0; i < m * n; i++) assert.ok(Math.abs(c[i] - expected[i]) <= 1e-5, `element ${i}: ${c[i]} vs ${expected[i]}`);
+    }
   });
 
   it('rejects bad shapes and foreign buffers before the native call', () => {
