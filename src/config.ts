@@ -156,7 +156,7 @@ const Train = z.strictObject({
   on_bad_row: z.enum(['error', 'skip']).default('error'),
   /** Stop when the watched metric stops improving; the model written is the best epoch's (kept in DIR/best). */
   early_stopping: EarlyStopping.optional(),
-  backend: z.enum(['auto', 'wasm', 'reference']).default('auto'),
+  backend: z.enum(['auto', 'native', 'wasm', 'reference']).default('auto'),
   /** Worker threads training (and scoring) one shared model; all cores when unset. */
   threads: z.number().int().min(1).max(256).optional(),
 });

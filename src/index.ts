@@ -17,7 +17,7 @@ export { writeAliCcpRaw, writeAliCcpTokens } from './data/ali-ccp-synth.js';
 export { inferConfig } from './data/infer.js';
 export { writeSynth, generateFunnel, describeSynth, SYNTH_DEFAULTS, type SynthOptions, type SynthStats } from './data/synth.js';
 export { readTruth } from './data/truth.js';
-export { createKernels, type BackendName } from './engine/backend.js';
+export { backendReport, createKernels, type BackendName, type BackendOptions, type BackendReport } from './engine/backend.js';
 export type { Kernels, Activation } from './engine/kernels.js';
 export { EsmmModel, type ModelSpec, type ModelKind, type FeatureSpec } from './model/esmm.js';
 export { Optimizer, type OptimizerOptions } from './optim/optimizer.js';

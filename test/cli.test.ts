@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse, stringify } from 'yaml';
+import { nativeStatus } from '../src/engine/native.js';
 import { packageRoot } from './helpers.js';
 
 const BIN = join(packageRoot(), 'bin', 'esmm.js');
@@ -281,7 +282,27 @@ describe('esmm CLI', () => {
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /not a model directory/);
     assert.equal(esmm('--help').code, 0);
-    for (const cmd of ['synth', 'init', 'train', 'eval', 'predict', 'demo']) assert.equal(esmm(cmd, '--help').code, 0, cmd);
+    for (const cmd of ['synth', 'init', 'train', 'eval', 'predict', 'demo', 'info']) assert.equal(esmm(cmd, '--help').code, 0, cmd);
   });
 });
 
+
+describe('esmm info', () => {
+  it('prints the version, cores and the backends, and which one auto picks', () => {
+    const info = JSON.parse(ok('info', '--json'));
+    assert.equal(info.version, JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')).version);
+    assert.equal(info.node, process.version);
+    assert.ok(Number.isInteger(info.cores) && info.cores >= 1);
+    const byName = Object.fromEntries(info.backends.map((b: { name: string }) => [b.name, b]));
+    assert.deepEqual(Object.keys(byName), ['native', 'wasm', 'reference']);
+    assert.equal(byName.wasm.loaded, true);
+    assert.equal(info.auto, nativeStatus().loaded ? 'native' : 'wasm');
+    if (byName.native.loaded) assert.equal(byName.native.openblas.threads, 1);
+    else assert.match(byName.native.reason, /esmm_native\.node/);
+
+    const text = ok('info');
+    assert.match(text, new RegExp(`^esmm ${info.version}\n`));
+    assert.match(text, new RegExp(`backend auto: ${info.auto}\n`));
+    assert.match(text, byName.native.loaded ? /native +loaded: OpenBLAS/ : /native +not loaded: /);
+  });
+});

@@ -3,8 +3,9 @@ import { before, describe, it } from 'node:test';
 import { createKernels } from '../src/engine/backend.js';
 import type { Activation, Kernels } from '../src/engine/kernels.js';
 import { referenceKernels as ref } from '../src/engine/reference.js';
+import { createNativeKernels, nativeStatus } from '../src/engine/native.js';
 import { createWasmKernels, createWasmKernelsSync, type WasmKernels } from '../src/engine/wasm.js';
-import { seededRandom } from './helpers.js';
+import { nativeTestOptions, seededRandom } from './helpers.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Helpers
@@ -255,8 +256,8 @@ const GEMM_SHAPES: Array<[m: number, n: number, k: number]> = [
   [64, 200, 306], [67, 80, 200], [130, 1, 80], [300, 37, 45], [3, 4, 0], [0, 5, 3],
 ];
 
-function backendSuite(name: string, load: () => Promise<Kernels>): void {
-  describe(`${name} kernels against the reference`, () => {
+function backendSuite(name: string, load: () => Promise<Kernels>, options: { skip?: string } = {}): void {
+  describe(`${name} kernels against the reference`, options, () => {
     let backend!: Kernels;
     before(async () => {
       backend = await load();
@@ -479,6 +480,7 @@ function backendSuite(name: string, load: () => Promise<Kernels>): void {
 }
 
 backendSuite('wasm', () => createWasmKernels());
+backendSuite('native', () => createNativeKernels(), nativeTestOptions());
 
 describe('allocation', () => {
   for (const [name, load] of [['reference', async () => ref], ['wasm', () => createWasmKernels()]] as const) {
@@ -538,10 +540,19 @@ describe('wasm memory', () => {
 });
 
 describe('createKernels', () => {
-  it('picks wasm for auto, reference on request, and rejects unknown names', async () => {
-    assert.equal((await createKernels('auto')).name, 'wasm');
+  it('picks native for auto when it loads (else wasm), each on request, and rejects unknown names', async () => {
+    assert.equal((await createKernels('auto')).name, nativeStatus().loaded ? 'native' : 'wasm');
     assert.equal((await createKernels('wasm')).name, 'wasm');
     assert.equal(await createKernels('reference'), ref);
     await assert.rejects(createKernels('gpu' as 'auto'), TypeError);
+  });
+
+  it('attaches wasm to a given memory and refuses one for the reference kernels', async () => {
+    const first = await createWasmKernels();
+    const second = await createKernels('wasm', { memory: first.memory });
+    const x = first.allocF32(2).fill(1);
+    second.axpy(2, 2, x, x);
+    assert.deepEqual(Array.from(x), [3, 3]);
+    await assert.rejects(createKernels('reference', { memory: first.memory }), TypeError);
   });
 });

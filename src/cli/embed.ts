@@ -5,7 +5,7 @@ import { createKernels } from '../engine/backend.js';
 import { EsmmError } from '../errors.js';
 import { loadModel } from '../io/model-dir.js';
 import { embeddingTables, rowLabels, rowVectorLines, tableLines, writeTable } from '../train/embeddings.js';
-import { backendOption } from './options.js';
+import { BACKEND_HELP, type BackendFlag, backendOption } from './options.js';
 
 interface EmbedFlags {
   model: string;
@@ -13,7 +13,7 @@ interface EmbedFlags {
   data?: string[];
   out: string;
   format: 'csv' | 'parquet';
-  backend: 'auto' | 'wasm' | 'reference';
+  backend: BackendFlag;
 }
 
 export function registerEmbed(program: Command): void {
@@ -24,7 +24,7 @@ export function registerEmbed(program: Command): void {
     .option('--data <paths...>', 'data file(s): write the --field vector of every row, in input order')
     .requiredOption('--out <path>', 'a file with --field (.csv or .parquet), else a directory')
     .option('--format <fmt>', 'csv | parquet, for the files of an --out directory', 'csv')
-    .option('--backend <name>', 'auto | wasm | reference', backendOption, 'auto')
+    .option('--backend <name>', BACKEND_HELP, backendOption, 'auto')
     .action(async (flags: EmbedFlags) => {
       if (flags.format !== 'csv' && flags.format !== 'parquet') throw new EsmmError(`--format must be csv or parquet, got "${flags.format}"`);
       const { model, config, encoder } = await loadModel(flags.model, await createKernels(flags.backend));

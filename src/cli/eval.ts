@@ -11,13 +11,13 @@ import { writeEvalReport } from '../report/index.js';
 import { metricsOf, scoreChunks } from '../train/evaluate.js';
 import { fmt } from '../util/format.js';
 import { withRunner } from '../train/parallel/pool.js';
-import { backendOption, oneOf, positiveInt, printJson, THREADS_HELP } from './options.js';
+import { BACKEND_HELP, type BackendFlag, backendOption, oneOf, positiveInt, printJson, THREADS_HELP } from './options.js';
 
 interface EvalFlags {
   model: string;
   data: string[];
   onBadRow?: 'error' | 'skip';
-  backend: 'auto' | 'wasm' | 'reference';
+  backend: BackendFlag;
   threads?: number;
   gaucBy?: string;
   buckets: number;
@@ -31,7 +31,7 @@ export function registerEval(program: Command): void {
     .requiredOption('--model <dir>', 'model directory written by `esmm train`')
     .requiredOption('--data <paths...>', 'labelled data file(s) or glob(s), in the model\'s input format')
     .option('--on-bad-row <policy>', 'error | skip (default: the model config\'s train.on_bad_row)', oneOf('--on-bad-row', ['error', 'skip'] as const))
-    .option('--backend <name>', 'auto | wasm | reference', backendOption, 'auto')
+    .option('--backend <name>', BACKEND_HELP, backendOption, 'auto')
     .option('--threads <n>', THREADS_HELP, positiveInt('--threads'))
     .option('--gauc-by <feature>', 'also the group AUC of each task, grouped by this single-id feature (e.g. user_id); its out-of-vocabulary rows are left out')
     .option('--buckets <n>', 'calibration buckets (equal-count, by prediction)', positiveInt('--buckets'), 10)

@@ -7,6 +7,7 @@ import { registerData } from './data.js';
 import { registerDemo } from './demo.js';
 import { registerEmbed } from './embed.js';
 import { registerEval } from './eval.js';
+import { registerInfo } from './info.js';
 import { registerInit } from './init.js';
 import { registerPredict } from './predict.js';
 import { registerSynth } from './synth.js';
@@ -18,7 +19,7 @@ export function buildProgram(): Command {
     .version(VERSION)
     .showHelpAfterError()
     .exitOverride();
-  for (const register of [registerSynth, registerInit, registerTrain, registerEval, registerPredict, registerCompare, registerEmbed, registerData, registerDemo]) register(program);
+  for (const register of [registerSynth, registerInit, registerTrain, registerEval, registerPredict, registerCompare, registerEmbed, registerData, registerDemo, registerInfo]) register(program);
   program.commands.forEach((c) => c.exitOverride().showHelpAfterError());
   return program;
 }

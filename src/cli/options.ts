@@ -39,7 +39,10 @@ export function oneOf<T extends string>(name: string, allowed: readonly T[]) {
   };
 }
 
-export const BACKENDS = ['auto', 'wasm', 'reference'] as const;
+export const BACKENDS = ['auto', 'native', 'wasm', 'reference'] as const;
 export const backendOption = oneOf('--backend', BACKENDS);
+export type BackendFlag = (typeof BACKENDS)[number];
+/** The --backend help text: the names BACKENDS accepts. */
+export const BACKEND_HELP = BACKENDS.join(' | ');
 
 export const THREADS_HELP = 'worker threads sharing the model (default: all cores)';

@@ -6,13 +6,13 @@ import { loadModel } from '../io/model-dir.js';
 import { formatScore } from '../util/format.js';
 import { withRunner } from '../train/parallel/pool.js';
 import { prefetch } from '../util/prefetch.js';
-import { backendOption, positiveInt, THREADS_HELP } from './options.js';
+import { BACKEND_HELP, type BackendFlag, backendOption, positiveInt, THREADS_HELP } from './options.js';
 
 interface PredictFlags {
   model: string;
   data: string[];
   out: string;
-  backend: 'auto' | 'wasm' | 'reference';
+  backend: BackendFlag;
   threads?: number;
 }
 
@@ -23,7 +23,7 @@ export function registerPredict(program: Command): void {
     .requiredOption('--model <dir>', 'model directory written by `esmm train`')
     .requiredOption('--data <paths...>', 'file(s) or glob(s) in the model\'s input format with its feature columns (label columns optional)')
     .requiredOption('--out <file>', 'CSV file to write (atomically: complete or not at all)')
-    .option('--backend <name>', 'auto | wasm | reference', backendOption, 'auto')
+    .option('--backend <name>', BACKEND_HELP, backendOption, 'auto')
     .option('--threads <n>', THREADS_HELP, positiveInt('--threads'))
     .action(async (flags: PredictFlags) => {
       const kernels = await createKernels(flags.backend);

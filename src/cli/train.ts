@@ -7,7 +7,7 @@ import type { ReadStats } from '../data/pipeline.js';
 import { writeTrainReport } from '../report/index.js';
 import { train, type TrainSummary } from '../train/trainer.js';
 import { fmt } from '../util/format.js';
-import { backendOption, nonNegativeInt, oneOf, positiveInt, positiveNumber, printJson } from './options.js';
+import { BACKEND_HELP, backendOption, nonNegativeInt, oneOf, positiveInt, positiveNumber, printJson } from './options.js';
 
 interface TrainFlags {
   config: string;
@@ -41,7 +41,7 @@ export function registerTrain(program: Command): void {
     .option('--batch-size <n>', 'overrides train.batch_size', positiveInt('--batch-size'))
     .option('--lr <x>', 'overrides train.learning_rate', positiveNumber('--lr'))
     .option('--seed <n>', 'overrides train.seed', nonNegativeInt('--seed'))
-    .option('--backend <name>', 'auto | wasm | reference (overrides train.backend)', backendOption)
+    .option('--backend <name>', `${BACKEND_HELP} (overrides train.backend)`, backendOption)
     .option('--threads <n>', 'worker threads training one shared model (overrides train.threads; default: all cores)', positiveInt('--threads'))
     .option('--on-bad-row <policy>', 'error | skip (overrides train.on_bad_row)', oneOf('--on-bad-row', ['error', 'skip'] as const))
     .option('--progress <mode>', 'auto | bar | lines | quiet', oneOf('--progress', ['auto', 'bar', 'lines', 'quiet'] as const), 'auto')

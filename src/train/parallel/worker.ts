@@ -9,7 +9,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { Batch } from '../../data/batch.js';
 import { SparseGrad } from '../../engine/embedding.js';
 import type { Kernels } from '../../engine/kernels.js';
-import { createWasmKernels } from '../../engine/wasm.js';
+import { createKernels } from '../../engine/backend.js';
 import { EsmmModel } from '../../model/esmm.js';
 import { Optimizer } from '../../optim/optimizer.js';
 import { Rng } from '../../util/rng.js';
@@ -19,9 +19,6 @@ import { DIRECTORY, sliceOf, type FromWorker, type ToWorker, type WorkerInit } f
 const init = workerData as WorkerInit;
 const port = parentPort!;
 
-async function attachKernels(): Promise<Kernels> {
-  return createWasmKernels({ memory: init.memory });
-}
 
 class TrainingThread {
   private readonly barrier: Barrier;
@@ -115,7 +112,7 @@ class TrainingThread {
 }
 
 async function main(): Promise<void> {
-  const k = await attachKernels();
+  const k = await createKernels(init.backend, { memory: init.memory });
   const model = new EsmmModel(k, init.spec, init.maxBatch, init.params);
   const thread = new TrainingThread(k, model);
   const reply = (m: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
