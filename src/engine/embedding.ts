@@ -49,10 +49,12 @@ class StagedField {
 export class EmbeddingTable {
   readonly data: Float32Array;
   private readonly staged: StagedField;
+  private pooledOut: Float32Array;
 
   constructor(private readonly k: Kernels, readonly rows: number, readonly dim: number, params: ParamAllocator = new FreshParams(k)) {
     this.data = params.take(rows * dim);
     this.staged = new StagedField(k);
+    this.pooledOut = k.allocF32(0);
   }
 
   /** N(0, std²) rows; row 0 (out-of-vocabulary / missing) too, so unseen ids start like rare ones. */
@@ -69,6 +71,13 @@ export class EmbeddingTable {
   forward(f: FieldBatch, batch: number, pooling: Pooling, out: Float32Array, stride: number, col: number): void {
     const { ids, offsets, weights } = this.staged.stage(f, batch, false);
     this.k.embeddingPool(this.dim, this.rows, batch, ids, offsets, weights, this.data, out, stride, col, pooling === 'mean');
+  }
+
+  /** The pooled vectors of n bags (n × dim), as a plain array of the caller's. */
+  pooled(f: FieldBatch, n: number, pooling: Pooling): Float32Array {
+    if (this.pooledOut.length < n * this.dim) this.pooledOut = this.k.allocF32(2 * n * this.dim);
+    this.forward(f, n, pooling, this.pooledOut, this.dim, 0);
+    return this.pooledOut.slice(0, n * this.dim);
   }
 
   /** Adds the gradient of each id of each bag, from dOut[i·stride + col ..], into the sparse accumulator. */

@@ -108,8 +108,7 @@ export async function* rowVectorLines(model: EsmmModel, cfg: Config, encoder: En
   const { chunks } = readEncodedChunks(paths, cfg, encoder, { onBadRow: 'error', labels: 'ignore' });
   let row = 0;
   for await (const b of chunks) {
-    const out = new Float32Array(b.size * t.dim);
-    table.forward(b.fields[fieldIndex], b.size, spec.pooling, out, t.dim, 0);
+    const out = table.pooled(b.fields[fieldIndex], b.size, spec.pooling);
     for (let i = 0; i < b.size; i++, row++) {
       let line = String(row);
       for (let d = 0; d < t.dim; d++) line += `,${formatScore(out[i * t.dim + d])}`;
