@@ -1,11 +1,12 @@
 /**
- * `npm run bench`: the benchmark model of DESIGN.md (17 fields, ~1M embedding rows, dim 18, towers
+ * The synthetic benchmark: the benchmark model of DESIGN.md (17 fields, ~1M embedding rows, dim 18, towers
  * 306→200→80→1) trained on random skewed batches, batch 1024 and 4096: training and inference samples/s
- * and peak RSS per backend, each measured in a child process of its own (so peak RSS is per case), and
- * the PyTorch peer (../shared/bench/torch_esmm.py --synthetic) in the same run when /usr/bin/python3 has
- * torch. Prints numbers, never fails on time. `-- --json` prints one JSON object a line.
+ * and peak RSS per backend and thread count (worker threads sharing the model, as `esmm train` runs),
+ * each measured in a child process of its own (so peak RSS is per case), and the PyTorch peer
+ * (../shared/bench/torch_esmm.py --synthetic) on 1 and 2 threads in the same run when /usr/bin/python3 has
+ * torch. Prints numbers, never fails on time. `--json` prints one JSON object a line.
  *
- *   npm run bench [-- --json] [-- --backends wasm,reference] [-- --batches 1024,4096] [-- --steps 30]
+ *   node dist/bench/bench.js [--json] [--backends native,wasm] [--threads 1,2] [--batches 1024,4096] [--steps 40]
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -16,6 +17,7 @@ import type { Batch } from '../src/data/batch.js';
 import { createKernels, type BackendName } from '../src/engine/backend.js';
 import { EsmmModel } from '../src/model/esmm.js';
 import { Optimizer } from '../src/optim/optimizer.js';
+import { openRunner } from '../src/train/parallel/pool.js';
 import { packageRoot } from '../src/util/package-root.js';
 import { Rng } from '../src/util/rng.js';
 
@@ -54,7 +56,7 @@ function median(xs: number[]): number {
 }
 
 /** One case, in this process: training steps then inference passes; samples/s is the median over rounds. */
-async function runCase(backend: BackendName, batch: number, steps: number): Promise<Result[]> {
+async function runCase(backend: BackendName, threads: number, batch: number, steps: number): Promise<Result[]> {
   const k = await createKernels(backend);
   const model = new EsmmModel(k, {
     kind: 'esmm', features: VOCABS.map((rows, i) => ({ name: `f${i}`, rows, pooling: 'sum' as const })),
@@ -65,26 +67,29 @@ async function runCase(backend: BackendName, batch: number, steps: number): Prom
   const opt = new Optimizer(k, model.denseParams(), model.embeddingParams(), {
     learningRate: 1e-3, embeddingOptimizer: 'adam', embeddingLearningRate: 1e-3, l2Tower: 0, l2Embedding: 0,
   });
-  const rng = new Rng(7);
+  const runner = await openRunner({ kernels: k, model, optimizer: opt, threads });
+  const rng = new Rng(7), dropout = new Rng(3);
   const batches = Array.from({ length: 8 }, () => randomBatch(rng, batch));
-  const step = (i: number) => { model.trainStep(batches[i % 8], null); opt.apply(); };
-  for (let i = 0; i < 3; i++) step(i);
+  for (let i = 0; i < 3; i++) await runner.trainStep(batches[i % 8], dropout);
   const rounds = 5, perRound = Math.max(1, Math.round(steps / rounds));
   const trainRates: number[] = [];
   for (let r = 0; r < rounds; r++) {
     const t = performance.now();
-    for (let i = 0; i < perRound; i++) step(i);
+    for (let i = 0; i < perRound; i++) await runner.trainStep(batches[i % 8], dropout);
     trainRates.push((perRound * batch) / ((performance.now() - t) / 1000));
   }
-  const pctr = new Float32Array(batch), pcvr = new Float32Array(batch);
+  // inference in blocks of 4 batches, as eval and predict score their chunks
+  const block = randomBatch(rng, 4 * batch);
+  const pctr = new Float32Array(block.size), pcvr = new Float32Array(block.size);
   const inferRates: number[] = [];
   for (let r = 0; r < rounds; r++) {
     const t = performance.now();
-    for (let i = 0; i < perRound; i++) model.predict(batches[i % 8], pctr, pcvr);
-    inferRates.push((perRound * batch) / ((performance.now() - t) / 1000));
+    for (let i = 0; i < Math.max(1, perRound / 2); i++) await runner.predict(block, pctr, pcvr);
+    inferRates.push((Math.max(1, perRound / 2) * block.size) / ((performance.now() - t) / 1000));
   }
+  await runner.close();
   const rss = Math.round(process.resourceUsage().maxRSS / 1024);
-  const common = { backend: k.name, threads: 1, batch, peak_rss_mb: rss };
+  const common = { backend: k.name, threads: runner.threads, batch, peak_rss_mb: rss };
   return [
     { name: 'train', ...common, samples_per_s: Math.round(median(trainRates)) },
     { name: 'inference', ...common, samples_per_s: Math.round(median(inferRates)) },
@@ -107,17 +112,18 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       json: { type: 'boolean', default: false },
-      backends: { type: 'string', default: 'wasm' },
+      backends: { type: 'string', default: 'native,wasm' },
+      threads: { type: 'string', default: '1,2' },
       batches: { type: 'string', default: '1024,4096' },
-      steps: { type: 'string', default: '30' },
+      steps: { type: 'string', default: '40' },
       'no-peer': { type: 'boolean', default: false },
       case: { type: 'string' },
     },
   });
   const steps = Number(values.steps);
   if (values.case) {
-    const [backend, batch] = values.case.split(':');
-    for (const r of await runCase(backend as BackendName, Number(batch), steps)) process.stdout.write(`${JSON.stringify(r)}\n`);
+    const [backend, threads, batch] = values.case.split(':');
+    for (const r of await runCase(backend as BackendName, Number(threads), Number(batch), steps)) process.stdout.write(`${JSON.stringify(r)}\n`);
     return;
   }
   const print = (r: Result) => {
@@ -127,10 +133,12 @@ async function main(): Promise<void> {
   const ours: Result[] = [];
   for (const batch of values.batches.split(',').map(Number)) {
     for (const backend of values.backends.split(',')) {
-      // a child process per case, so each peak RSS is its own
-      const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--case', `${backend}:${batch}`, '--steps', String(backend === 'reference' ? 2 : steps)], { encoding: 'utf8' });
-      if (r.status !== 0) { process.stderr.write(r.stderr); continue; }
-      for (const line of r.stdout.trim().split('\n')) { const res = JSON.parse(line); ours.push(res); print(res); }
+      for (const threads of values.threads.split(',').map(Number)) {
+        // a child process per case, so each peak RSS is its own
+        const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--case', `${backend}:${threads}:${batch}`, '--steps', String(backend === 'reference' ? 2 : steps)], { encoding: 'utf8' });
+        if (r.status !== 0) { process.stderr.write(`${backend}, ${threads} thread(s): ${r.stderr.trim().split('\n').at(-1)}\n`); continue; }
+        for (const line of r.stdout.trim().split('\n')) { const res = JSON.parse(line); ours.push(res); print(res); }
+      }
     }
     if (values['no-peer']) continue;
     for (const threads of [1, 2]) {
@@ -140,7 +148,7 @@ async function main(): Promise<void> {
       for (const o of ours.filter((x) => x.name === 'train' && x.batch === batch)) {
         const ratio = { name: 'ratio', backend: o.backend, threads: o.threads, batch, samples_per_s: o.samples_per_s, peak_rss_mb: o.peak_rss_mb, peer_threads: threads, ratio: Math.round((100 * o.samples_per_s) / p.samples_per_s) / 100 };
         if (values.json) process.stdout.write(`${JSON.stringify(ratio)}\n`);
-        else process.stdout.write(`  ours/peer: ${o.backend} (1 thread) vs pytorch (${threads} threads): ${ratio.ratio}× samples/s, RSS ${o.peak_rss_mb} vs ${p.peak_rss_mb} MB\n`);
+        else process.stdout.write(`  ours/peer: ${o.backend} (${o.threads} thread${o.threads === 1 ? '' : 's'}) vs pytorch (${threads} threads): ${ratio.ratio}× samples/s, RSS ${o.peak_rss_mb} vs ${p.peak_rss_mb} MB\n`);
       }
     }
   }
