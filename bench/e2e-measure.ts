@@ -22,7 +22,8 @@ export interface Measured {
   rssSource: 'gnu-time' | 'probe' | 'none';
 }
 
-export const hasGnuTime = (): boolean => existsSync(GNU_TIME);
+/** ESMM_BENCH_NO_GNU_TIME=1 forces the fallback (to test it). */
+export const hasGnuTime = (): boolean => !process.env.ESMM_BENCH_NO_GNU_TIME && existsSync(GNU_TIME);
 
 /** `node` children (isNode) can fall back to the probe; others only have GNU time. */
 export async function measure(cmd: string, args: string[], isNode: boolean): Promise<Measured> {
