@@ -1,10 +1,11 @@
 /**
  * Runs one command as a child process and measures it from outside: wall time of the whole process and
- * its peak RSS (GNU time's %M; for node children without it, the rss-probe module; otherwise unknown).
+ * its peak RSS and CPU time (GNU time's %M %U %S; for node children without it, the rss-probe module;
+ * otherwise unknown). CPU time is the number to watch on a machine that other processes share.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const GNU_TIME = '/usr/bin/time';
@@ -20,6 +21,10 @@ export interface Measured {
   peakRssMb: number | null;
   /** How peak RSS was measured. */
   rssSource: 'gnu-time' | 'probe' | 'none';
+  /** User + system CPU seconds of the child; null when unknown. */
+  cpuSeconds: number | null;
+  /** The 1-minute load average just before the run (other processes on the machine slow it). */
+  load1: number;
 }
 
 /** ESMM_BENCH_NO_GNU_TIME=1 forces the fallback (to test it). */
@@ -31,18 +36,20 @@ export async function measure(cmd: string, args: string[], isNode: boolean): Pro
   const rssFile = join(scratch, 'rss');
   const useTime = hasGnuTime();
   const useProbe = !useTime && isNode;
-  const argv = useTime ? ['-f', '%M', '-o', rssFile, cmd, ...args] : useProbe ? ['--import', PROBE.href, ...args] : args;
+  const argv = useTime ? ['-f', '%M %U %S', '-o', rssFile, cmd, ...args] : useProbe ? ['--import', PROBE.href, ...args] : args;
+  const load1 = loadavg()[0];
   const t0 = performance.now();
   const { status, stdout, stderr } = await run(useTime ? GNU_TIME : cmd, argv, useProbe ? { ...process.env, ESMM_BENCH_RSS_FILE: rssFile } : process.env);
   const wallSeconds = (performance.now() - t0) / 1000;
-  let peakRssMb: number | null = null;
+  let peakRssMb: number | null = null, cpuSeconds: number | null = null;
   if (existsSync(rssFile)) {
     // GNU time writes a "Command exited with non-zero status" line first when the child fails
-    const kb = Number(readFileSync(rssFile, 'utf8').trim().split('\n').at(-1));
+    const [kb, user, sys] = readFileSync(rssFile, 'utf8').trim().split('\n').at(-1)!.split(' ').map(Number);
     if (Number.isFinite(kb) && kb > 0) peakRssMb = Math.round(kb / 1024);
+    if (Number.isFinite(user) && Number.isFinite(sys)) cpuSeconds = user + sys;
   }
   rmSync(scratch, { recursive: true, force: true });
-  return { status, stdout, stderr, wallSeconds, peakRssMb, rssSource: peakRssMb === null ? 'none' : useTime ? 'gnu-time' : 'probe' };
+  return { status, stdout, stderr, wallSeconds, peakRssMb, rssSource: peakRssMb === null ? 'none' : useTime ? 'gnu-time' : 'probe', cpuSeconds, load1 };
 }
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number | null; stdout: string; stderr: string }> {

@@ -12,7 +12,7 @@ export interface Row extends Sample {
   spread?: Record<string, [number, number]>;
 }
 
-const NUMERIC = ['rows', 'wall_s', 'wall_samples_per_s', 'own_s', 'own_samples_per_s', 'peak_rss_mb', 'run_s', 'load_s', 'ctr_auc', 'cvr_auc', 'ctcvr_auc'] as const;
+const NUMERIC = ['rows', 'wall_s', 'wall_samples_per_s', 'own_s', 'own_samples_per_s', 'peak_rss_mb', 'cpu_s', 'load1', 'run_s', 'load_s', 'ctr_auc', 'cvr_auc', 'ctcvr_auc'] as const;
 const SPREAD = ['wall_samples_per_s', 'own_samples_per_s', 'ctr_auc', 'cvr_auc', 'ctcvr_auc'] as const;
 
 /** One row per (phase, who, backend, threads): each number the median of its repeats (nulls ignored). */
@@ -51,6 +51,8 @@ export interface Ratio {
   wall: number | null;
   /** ours/peer peak RSS. */
   rss: number | null;
+  /** ours/peer samples per CPU-second of the whole processes (efficiency, not speed). */
+  cpu?: number | null;
   /** For predict: the peer's time is an upper bound, so the ratio is one too. */
   upper_bound?: boolean;
 }
@@ -64,7 +66,7 @@ export function ratios(rows: Row[]): Ratio[] {
   for (const o of rows.filter((r) => r.who === 'ours')) {
     for (const p of rows.filter((r) => r.who === 'peer' && r.phase === o.phase)) {
       if (o.phase === 'train') {
-        out.push({ phase: 'train', ours: label(o), peer: label(p), own: div(o.own_samples_per_s, p.own_samples_per_s), wall: div(o.wall_samples_per_s, p.wall_samples_per_s), rss: div(o.peak_rss_mb, p.peak_rss_mb) });
+        out.push({ phase: 'train', ours: label(o), peer: label(p), own: div(o.own_samples_per_s, p.own_samples_per_s), wall: div(o.wall_samples_per_s, p.wall_samples_per_s), rss: div(o.peak_rss_mb, p.peak_rss_mb), cpu: div(p.cpu_s, o.cpu_s) });
       } else {
         // our predict process (whole wall) against the peer's post-training scoring (bounded)
         out.push({ phase: 'predict', ours: label(o), peer: label(p), own: div(o.own_samples_per_s ?? o.wall_samples_per_s, p.own_samples_per_s), wall: null, rss: null, upper_bound: true });
@@ -79,10 +81,10 @@ const k = (x: number | null | undefined) => (typeof x === 'number' ? String(Math
 const x = (r: number | null) => (r === null ? '–' : `${r.toFixed(2)}×`);
 
 export function table(rows: Row[], rs: Ratio[]): string {
-  const head = ['phase', 'who', 'backend', 'threads', 'rows', 'wall s', 'samples/s wall', 'own s', 'samples/s own', 'peak RSS MB', 'AUC ctr / cvr / ctcvr'];
+  const head = ['phase', 'who', 'backend', 'threads', 'rows', 'wall s', 'samples/s wall', 'own s', 'samples/s own', 'peak RSS MB', 'cpu s', 'load', 'AUC ctr / cvr / ctcvr'];
   const body = rows.map((r) => [
     r.phase, r.who, r.backend, String(r.threads), String(r.rows), f(r.wall_s), k(r.wall_samples_per_s),
-    (r.bound ? '≤' : '') + f(r.own_s), (r.bound ? '≥' : '') + k(r.own_samples_per_s), k(r.peak_rss_mb),
+    (r.bound ? '≤' : '') + f(r.own_s), (r.bound ? '≥' : '') + k(r.own_samples_per_s), k(r.peak_rss_mb), f(r.cpu_s), f(r.load1),
     r.phase === 'train' ? `${f(r.ctr_auc, 4)} / ${f(r.cvr_auc, 4)} / ${f(r.ctcvr_auc, 4)}` : '',
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
@@ -90,7 +92,7 @@ export function table(rows: Row[], rs: Ratio[]): string {
   const lines = [line(head), ...body.map(line)];
   for (const r of rs) {
     lines.push(r.phase === 'train'
-      ? `ours/peer train   ${r.ours} vs ${r.peer}: ${x(r.own)} samples/s (own loops), ${x(r.wall)} (whole processes), peak RSS ${x(r.rss)}`
+      ? `ours/peer train   ${r.ours} vs ${r.peer}: ${x(r.own)} samples/s (own loops), ${x(r.wall)} (whole processes), ${x(r.cpu ?? null)} per CPU-second, peak RSS ${x(r.rss)}`
       : `ours/peer predict ${r.ours} vs ${r.peer}: ≤ ${x(r.own)} samples/s (our predict process vs the peer's in-process scoring bound)`);
   }
   return `${lines.join('\n')}\n`;

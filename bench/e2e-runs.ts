@@ -26,6 +26,10 @@ export interface Sample {
   own_s: number | null;
   own_samples_per_s: number | null;
   peak_rss_mb: number | null;
+  /** User + system CPU seconds of the whole process. */
+  cpu_s: number | null;
+  /** 1-minute load average just before the run. */
+  load1: number | null;
   /** ours: the whole train() call (vocabulary pass, epoch, eval, save); peer: reading and encoding the CSVs. */
   run_s?: number | null;
   load_s?: number | null;
@@ -81,7 +85,7 @@ export async function ourTrain(run: OurRun, config: string, train: string, evalF
   const ownRate = num(j.samples_per_s);
   return {
     phase: 'train', who: 'ours', backend: String(j.backend ?? run.backend), threads: run.threads, rows,
-    wall_s: m.wallSeconds, wall_samples_per_s: Math.round(rows / m.wallSeconds),
+    wall_s: m.wallSeconds, wall_samples_per_s: Math.round(rows / m.wallSeconds), cpu_s: m.cpuSeconds, load1: m.load1,
     own_s: ownRate ? rows / ownRate : null, own_samples_per_s: ownRate,
     peak_rss_mb: m.peakRssMb ?? num(j.peak_rss_mb), run_s: num(j.seconds),
     ctr_auc: num(metrics.ctr_auc), cvr_auc: num(metrics.cvr_auc), ctcvr_auc: num(metrics.ctcvr_auc),
@@ -104,7 +108,7 @@ export async function ourPredict(run: OurRun, json: boolean, modelDir: string, d
   }
   return {
     phase: 'predict', who: 'ours', backend, threads: run.threads, rows,
-    wall_s: m.wallSeconds, wall_samples_per_s: Math.round(rows / m.wallSeconds),
+    wall_s: m.wallSeconds, wall_samples_per_s: Math.round(rows / m.wallSeconds), cpu_s: m.cpuSeconds, load1: m.load1,
     own_s: own, own_samples_per_s: rate(rows, own), peak_rss_mb: m.peakRssMb,
   };
 }
@@ -145,11 +149,11 @@ export async function peerRun(s: Settings, train: string, evalFile: string, thre
   return [
     {
       phase: 'train', who: 'peer', backend, threads, rows, wall_s: m.wallSeconds, wall_samples_per_s: Math.round(rows / m.wallSeconds),
-      own_s: trainS, own_samples_per_s: num(j.samples_per_s), peak_rss_mb: peak, load_s: load,
+      cpu_s: m.cpuSeconds, load1: m.load1, own_s: trainS, own_samples_per_s: num(j.samples_per_s), peak_rss_mb: peak, load_s: load,
       ctr_auc: num(j.ctr_auc), cvr_auc: num(j.cvr_auc), ctcvr_auc: num(j.ctcvr_auc),
     },
     {
-      phase: 'predict', who: 'peer', backend, threads, rows: evalRows, wall_s: null, wall_samples_per_s: null,
+      phase: 'predict', who: 'peer', backend, threads, rows: evalRows, wall_s: null, wall_samples_per_s: null, cpu_s: null, load1: null,
       own_s: after, own_samples_per_s: rate(evalRows, after), peak_rss_mb: peak, bound: 'upper-time',
     },
   ];

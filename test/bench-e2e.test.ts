@@ -33,7 +33,7 @@ test('e2e --json prints settings, a train and a predict result with samples/s, p
   for (const r of [train, predict]) {
     assert.equal(r.threads, 1);
     assert.equal(typeof r.backend, 'string');
-    for (const k of ['wall_s', 'wall_samples_per_s', 'peak_rss_mb']) assert.ok((r[k] as number) > 0, `${r.phase} ${k}`);
+    for (const k of ['wall_s', 'wall_samples_per_s', 'peak_rss_mb', 'cpu_s']) assert.ok((r[k] as number) > 0, `${r.phase} ${k}`);
   }
   assert.ok((train.own_samples_per_s as number) > 0);
   for (const k of ['ctr_auc', 'cvr_auc', 'ctcvr_auc']) assert.equal(typeof train[k], 'number', k);
