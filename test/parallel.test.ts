@@ -11,6 +11,7 @@ import { createWasmKernels } from '../src/engine/wasm.js';
 import { EsmmModel, type ModelSpec } from '../src/model/esmm.js';
 import { Optimizer, type OptimizerOptions } from '../src/optim/optimizer.js';
 import { LocalRunner, WorkerPool, type ModelRunner } from '../src/train/parallel/pool.js';
+import { scoreLines } from '../src/util/format.js';
 import { prefetch } from '../src/util/prefetch.js';
 import { Rng } from '../src/util/rng.js';
 import { tinyBatch, tinySpec } from './model-fixtures.js';
@@ -128,6 +129,7 @@ describe('worker-thread training', () => {
       assert.deepEqual(pctr.subarray(3), want.pctr);
       assert.deepEqual(pcvr.subarray(3), want.pcvr);
       assert.deepEqual(Array.from(pctr.subarray(0, 3)), [-1, -1, -1]);
+      assert.equal(await s.runner.predictLines(b), scoreLines(want.pctr, want.pcvr, 37));
     } finally {
       await s.runner.close();
     }

@@ -3,7 +3,6 @@ import { readEncodedChunks } from '../data/pipeline.js';
 import { createKernels } from '../engine/backend.js';
 import { AtomicFileWriter } from '../io/atomic.js';
 import { loadModel } from '../io/model-dir.js';
-import { formatScore } from '../util/format.js';
 import { withRunner } from '../train/parallel/pool.js';
 import { prefetch } from '../util/prefetch.js';
 import { BACKEND_HELP, type BackendFlag, backendOption, positiveInt, THREADS_HELP } from './options.js';
@@ -34,15 +33,10 @@ export function registerPredict(program: Command): void {
       let rows = 0;
       try {
         out.write('pctr,pcvr,pctcvr\n');
-        let pctr = new Float32Array(0), pcvr = new Float32Array(0);
         await withRunner({ kernels, model, optimizer: null, threads: flags.threads }, async (runner) => {
-          // the next chunk is read and encoded while the threads score this one
+          // the next chunk is read and encoded while the threads score (and format) this one
           for await (const b of prefetch(chunks)) {
-            if (pctr.length < b.size) { pctr = new Float32Array(b.size); pcvr = new Float32Array(b.size); }
-            await runner.predict(b, pctr, pcvr);
-            let text = '';
-            for (let i = 0; i < b.size; i++) text += `${formatScore(pctr[i])},${formatScore(pcvr[i])},${formatScore(pctr[i] * pcvr[i])}\n`;
-            out.write(text);
+            out.write(await runner.predictLines(b));
             rows += b.size;
           }
         });

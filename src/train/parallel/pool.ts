@@ -13,6 +13,7 @@ import type { Kernels } from '../../engine/kernels.js';
 import { EsmmError } from '../../errors.js';
 import type { BatchShare, EsmmModel } from '../../model/esmm.js';
 import type { Optimizer } from '../../optim/optimizer.js';
+import { scoreLines } from '../../util/format.js';
 import type { Rng } from '../../util/rng.js';
 import { Barrier } from './barrier.js';
 import { controlBlockBytes, sliceOf, type FromWorker, type SharedBackend, type ToWorker, type WorkerInit } from './protocol.js';
@@ -24,6 +25,8 @@ export interface ModelRunner {
   trainStep(batch: Batch, rng: Rng): Promise<number>;
   /** pCTR and pCVR of every row of b, written at `offset`. */
   predict(b: Batch, pctr: Float32Array, pcvr: Float32Array, offset?: number): Promise<void>;
+  /** The `pctr,pcvr,pctcvr` lines of every row of b (formatted where they are scored). */
+  predictLines(b: Batch): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -42,6 +45,12 @@ export class LocalRunner implements ModelRunner {
 
   async predict(b: Batch, pctr: Float32Array, pcvr: Float32Array, offset = 0): Promise<void> {
     this.model.predict(b, pctr, pcvr, offset);
+  }
+
+  async predictLines(b: Batch): Promise<string> {
+    const pctr = new Float32Array(b.size), pcvr = new Float32Array(b.size);
+    this.model.predict(b, pctr, pcvr);
+    return scoreLines(pctr, pcvr, b.size);
   }
 
   async close(): Promise<void> {}
@@ -156,13 +165,23 @@ export class WorkerPool implements ModelRunner {
 
   async predict(b: Batch, pctr: Float32Array, pcvr: Float32Array, offset = 0): Promise<void> {
     const parts = this.split(b.size);
-    const replies = await Promise.all(parts.map(([start, end], w) =>
-      this.threadList[w].send({ type: 'score', batch: this.threads === 1 ? b : copyRows(b, start, end) })));
+    const replies = await this.score(b, parts, false);
     replies.forEach((r, w) => {
       const s = r as Extract<FromWorker, { type: 'scored' }>;
       pctr.set(s.pctr, offset + parts[w][0]);
       pcvr.set(s.pcvr, offset + parts[w][0]);
     });
+  }
+
+  async predictLines(b: Batch): Promise<string> {
+    const replies = await this.score(b, this.split(b.size), true);
+    return replies.map((r) => (r as Extract<FromWorker, { type: 'lines' }>).text).join('');
+  }
+
+  /** Each thread scores its share of the rows. */
+  private score(b: Batch, parts: Array<[number, number]>, text: boolean): Promise<FromWorker[]> {
+    return Promise.all(parts.map(([start, end], w) =>
+      this.threadList[w].send({ type: 'score', batch: this.threads === 1 ? b : copyRows(b, start, end), text })));
   }
 
   async close(): Promise<void> {

@@ -39,13 +39,14 @@ export type ToWorker =
     rngState: number[] | null;
     seed: number;
   }
-  | { type: 'score'; batch: Batch }
+  | { type: 'score'; batch: Batch; text: boolean }
   | { type: 'close' };
 
 export type FromWorker =
   | { type: 'ready'; grads: Float32Array[] }
   | { type: 'done'; objective: number; rngState: number[] | null }
   | { type: 'scored'; pctr: Float32Array; pcvr: Float32Array }
+  | { type: 'lines'; text: string }
   | { type: 'error'; message: string; stack?: string };
 
 /**

@@ -12,6 +12,7 @@ import type { Kernels } from '../../engine/kernels.js';
 import { createKernels } from '../../engine/backend.js';
 import { EsmmModel } from '../../model/esmm.js';
 import { Optimizer } from '../../optim/optimizer.js';
+import { scoreLines } from '../../util/format.js';
 import { Rng } from '../../util/rng.js';
 import { Barrier } from './barrier.js';
 import { DIRECTORY, sliceOf, type FromWorker, type ToWorker, type WorkerInit } from './protocol.js';
@@ -123,7 +124,8 @@ async function main(): Promise<void> {
         case 'step': reply(thread.step(m)); break;
         case 'score': {
           const r = thread.score(m.batch) as Extract<FromWorker, { type: 'scored' }>;
-          reply(r, [r.pctr.buffer as ArrayBuffer, r.pcvr.buffer as ArrayBuffer]);
+          if (m.text) reply({ type: 'lines', text: scoreLines(r.pctr, r.pcvr, m.batch.size) });
+          else reply(r, [r.pctr.buffer as ArrayBuffer, r.pcvr.buffer as ArrayBuffer]);
           break;
         }
         case 'close': port.close(); break;
