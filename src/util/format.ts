@@ -3,9 +3,23 @@ export function fmt(v: number | null | undefined, digits = 4): string {
   return v === null || v === undefined ? 'n/a' : v.toFixed(digits);
 }
 
-/** Nine significant digits: enough to round-trip a float32 value. */
+/**
+ * Nine significant digits, enough to round-trip a float32 value, without trailing zeros: the same text
+ * as String(Number(x.toPrecision(9))), made by trimming rather than by parsing and printing again.
+ */
 export function formatScore(x: number): string {
-  return String(Number(x.toPrecision(9)));
+  const s = x.toPrecision(9);
+  const e = s.indexOf('e');
+  return e < 0 ? trimZeros(s) : trimZeros(s.slice(0, e)) + s.slice(e);
+}
+
+/** Drops trailing zeros after a decimal point, and the point when nothing is left after it. */
+function trimZeros(s: string): string {
+  if (s.indexOf('.') < 0) return s;
+  let end = s.length;
+  while (s.charCodeAt(end - 1) === 48) end--;
+  if (s.charCodeAt(end - 1) === 46) end--;
+  return end === s.length ? s : s.slice(0, end);
 }
 
 /** `pctr,pcvr,pctcvr` lines for rows [0, n), as `esmm predict` writes them. */
