@@ -10,7 +10,9 @@ export function fmt(v: number | null | undefined, digits = 4): string {
 export function formatScore(x: number): string {
   const s = x.toPrecision(9);
   const e = s.indexOf('e');
-  return e < 0 ? trimZeros(s) : trimZeros(s.slice(0, e)) + s.slice(e);
+  if (e < 0) return trimZeros(s);
+  // below 1e-6 both print an exponent; from 1e9 to 1e21 only toPrecision does
+  return s.charCodeAt(e + 1) === 45 ? trimZeros(s.slice(0, e)) + s.slice(e) : String(Number(s));
 }
 
 /** Drops trailing zeros after a decimal point, and the point when nothing is left after it. */
