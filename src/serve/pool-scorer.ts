@@ -3,12 +3,12 @@ import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import type { Batch } from '../data/batch.js';
 import type { Scorer } from './scorer.js';
-import type { RawScores } from './scoring.js';
+import type { ScoreTriples } from './scoring.js';
 import type { ScoreWorkerData } from './score-worker.js';
 
 export class PoolScorer implements Scorer {
   readonly kind: string;
-  private readonly pool: Piscina<Batch, RawScores>;
+  private readonly pool: Piscina<Batch, ScoreTriples>;
 
   private constructor(readonly threads: number, data: ScoreWorkerData) {
     this.kind = `worker pool (${threads} thread${threads === 1 ? '' : 's'})`;
@@ -33,7 +33,7 @@ export class PoolScorer implements Scorer {
     return s;
   }
 
-  score(batch: Batch): Promise<RawScores> {
+  score(batch: Batch): Promise<ScoreTriples> {
     return this.pool.run(batch);
   }
 

@@ -7,7 +7,7 @@ import { workerData } from 'node:worker_threads';
 import type { Batch } from '../data/batch.js';
 import { createKernels, type BackendName } from '../engine/backend.js';
 import { modelFromBytes, parseManifest } from '../io/model-bytes.js';
-import { predictBatch, type RawScores } from './scoring.js';
+import { scoreBatch, type ScoreTriples } from './scoring.js';
 
 export interface ScoreWorkerData {
   manifestText: string;
@@ -30,6 +30,6 @@ const ready = load(workerData as ScoreWorkerData);
 // A failed load is reported by every task (the pool's warm-up sees it); keep it from being unhandled meanwhile.
 ready.catch(() => {});
 
-export default async function score(batch: Batch): Promise<RawScores> {
-  return predictBatch(await ready, batch);
+export default async function score(batch: Batch): Promise<ScoreTriples> {
+  return scoreBatch(await ready, batch);
 }

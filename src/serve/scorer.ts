@@ -5,12 +5,12 @@
  */
 import type { Batch } from '../data/batch.js';
 import type { EsmmModel } from '../model/esmm.js';
-import { predictBatch, type RawScores } from './scoring.js';
+import { scoreBatch, type ScoreTriples } from './scoring.js';
 
 export interface Scorer {
   /** Human-readable kind, for logs and /v1/model. */
   readonly kind: string;
-  score(batch: Batch): Promise<RawScores>;
+  score(batch: Batch): Promise<ScoreTriples>;
   /** Resolves once every batch given so far is scored; score() must not be called afterwards. */
   close(): Promise<void>;
 }
@@ -22,13 +22,13 @@ export interface Scorer {
  */
 export class InlineScorer implements Scorer {
   readonly kind = 'inline';
-  private queue: Array<{ batch: Batch; resolve: (s: RawScores) => void; reject: (e: unknown) => void }> = [];
+  private queue: Array<{ batch: Batch; resolve: (s: ScoreTriples) => void; reject: (e: unknown) => void }> = [];
   private scheduled = false;
   private idle: Array<() => void> = [];
 
   constructor(private readonly model: EsmmModel) {}
 
-  score(batch: Batch): Promise<RawScores> {
+  score(batch: Batch): Promise<ScoreTriples> {
     return new Promise((resolve, reject) => {
       this.queue.push({ batch, resolve, reject });
       if (!this.scheduled) {
@@ -48,7 +48,7 @@ export class InlineScorer implements Scorer {
     this.queue = [];
     for (const job of jobs) {
       try {
-        job.resolve(predictBatch(this.model, job.batch));
+        job.resolve(scoreBatch(this.model, job.batch));
       } catch (e) {
         job.reject(e);
       }

@@ -25,11 +25,8 @@ export interface CandidateScore {
   pctcvr: number;
 }
 
-/** pCTR and pCVR of each row of a batch (float32, as the model computes them). */
-export interface RawScores {
-  pctr: Float32Array;
-  pcvr: Float32Array;
-}
+/** Per candidate pctr, pcvr, pctcvr (3 numbers each, in order), rounded as `esmm predict` prints them. */
+export type ScoreTriples = Float64Array;
 
 /** A bad request value, with the request field it is in (`candidates[3].item_id`, `shared.user_id`). */
 export class FieldError extends EsmmError {
@@ -39,37 +36,55 @@ export class FieldError extends EsmmError {
   }
 }
 
-/** One record per candidate, the shared values under its own (objects without a prototype, so no column name reaches Object.prototype). */
-export function requestRecords(req: ScoreRequest): FeatureValues[] {
+const columnsOf = new WeakMap<Encoder, string[]>();
+
+/**
+ * One record per candidate: the candidate objects themselves, completed in place with the shared values
+ * of the columns they lack (and null for columns given nowhere, so no column name can reach
+ * Object.prototype). Cheaper than a merged copy per candidate.
+ */
+export function requestRecords(encoder: Encoder, req: ScoreRequest): FeatureValues[] {
+  let columns = columnsOf.get(encoder);
+  if (!columns) columnsOf.set(encoder, (columns = [...new Set(encoder.columns())]));
   const shared = req.shared ?? {};
-  return req.candidates.map((c) => Object.assign(Object.create(null) as FeatureValues, shared, c));
+  const hasOwn = Object.prototype.hasOwnProperty;
+  for (const c of req.candidates) {
+    for (const k of columns) if (!hasOwn.call(c, k)) c[k] = hasOwn.call(shared, k) ? shared[k] : null;
+  }
+  return req.candidates;
 }
 
 /** The batch of a request, encoded by the model's encoder; a bad value is a FieldError naming its field. */
 export function encodeRequest(encoder: Encoder, req: ScoreRequest): Batch {
   try {
-    return encoder.encodeRecords(requestRecords(req));
+    return encoder.encodeRecords(requestRecords(encoder, req));
   } catch (e) {
     if (!(e instanceof RecordValueError)) throw e;
-    const own = Object.prototype.hasOwnProperty.call(req.candidates[e.record], e.column);
-    const field = own ? `candidates[${e.record}].${e.column}` : `shared.${e.column}`;
-    // The encoder's message starts with "record N: feature ..." : keep what follows the record.
+    // The candidate was completed with the shared values: a value equal to the shared one is blamed on shared.
+    const shared = req.shared ?? {};
+    const fromShared = Object.prototype.hasOwnProperty.call(shared, e.column) && shared[e.column] === req.candidates[e.record][e.column];
+    const field = fromShared ? `shared.${e.column}` : `candidates[${e.record}].${e.column}`;
+    // The encoder's message starts with "record N: feature ...": keep what follows the record.
     throw new FieldError(field, e.message.replace(/^record \d+: /, ''));
   }
 }
 
-/** The model's scores of a batch. */
-export function predictBatch(model: EsmmModel, batch: Batch): RawScores {
-  const pctr = new Float32Array(batch.size), pcvr = new Float32Array(batch.size);
-  if (batch.size > 0) model.predict(batch, pctr, pcvr);
-  return { pctr, pcvr };
+/** The model's scores of a batch as `esmm predict` prints them: nine significant digits, pCTCVR the product of the float32 pair. */
+export function scoreBatch(model: EsmmModel, batch: Batch): ScoreTriples {
+  const n = batch.size;
+  const pctr = new Float32Array(n), pcvr = new Float32Array(n);
+  if (n > 0) model.predict(batch, pctr, pcvr);
+  const out = new Float64Array(3 * n);
+  for (let i = 0; i < n; i++) {
+    out[3 * i] = Number(formatScore(pctr[i]));
+    out[3 * i + 1] = Number(formatScore(pcvr[i]));
+    out[3 * i + 2] = Number(formatScore(pctr[i] * pcvr[i]));
+  }
+  return out;
 }
 
-/** The scores as `esmm predict` prints them: nine significant digits, pCTCVR the product of the float32 pair. */
-export function formatScores({ pctr, pcvr }: RawScores): CandidateScore[] {
-  const out: CandidateScore[] = new Array(pctr.length);
-  for (let i = 0; i < pctr.length; i++) {
-    out[i] = { pctr: Number(formatScore(pctr[i])), pcvr: Number(formatScore(pcvr[i])), pctcvr: Number(formatScore(pctr[i] * pcvr[i])) };
-  }
+export function candidateScores(t: ScoreTriples): CandidateScore[] {
+  const out: CandidateScore[] = new Array(t.length / 3);
+  for (let i = 0; i < out.length; i++) out[i] = { pctr: t[3 * i], pcvr: t[3 * i + 1], pctcvr: t[3 * i + 2] };
   return out;
 }

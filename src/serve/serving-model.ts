@@ -14,7 +14,7 @@ import { readModelDir } from '../io/model-dir.js';
 import { PoolScorer } from './pool-scorer.js';
 import { modelColumns, requestShapeKey } from './schema.js';
 import { InlineScorer, type Scorer } from './scorer.js';
-import { predictBatch } from './scoring.js';
+import { scoreBatch } from './scoring.js';
 
 export interface ScorerOptions {
   backend: BackendName;
@@ -48,8 +48,8 @@ export async function loadServingModel(dirArg: string, opts: ScorerOptions): Pro
   const sources = { manifest: join(dir, MANIFEST), weights: join(dir, files.manifest.weights.file) };
   const parts = await modelFromBytes(files.manifest, files.weights, await createKernels(opts.backend), opts.maxBatch, sources, sha256);
   const probe = parts.encoder.encodeRecords([{}]);
-  const expected = predictBatch(parts.model, probe);
-  for (const p of [expected.pctr[0], expected.pcvr[0]]) {
+  const expected = scoreBatch(parts.model, probe);
+  for (const p of expected) {
     if (!(p >= 0 && p <= 1)) throw new EsmmError(`${dir}: the model scores ${p} for a row of missing values (not a probability): refusing it`);
   }
   let scorer: Scorer;
@@ -57,9 +57,9 @@ export async function loadServingModel(dirArg: string, opts: ScorerOptions): Pro
   else {
     scorer = await PoolScorer.start(opts.threads, { manifestText: files.manifestText, weights: files.weights, backend: opts.backend, maxBatch: opts.maxBatch, sources }, probe);
     const got = await scorer.score(probe);
-    if (got.pctr[0] !== expected.pctr[0] || got.pcvr[0] !== expected.pcvr[0]) {
+    if (got.join() !== expected.join()) {
       await scorer.close();
-      throw new EsmmError(`${dir}: the scoring workers disagree with the loading thread (${got.pctr[0]} vs ${expected.pctr[0]})`);
+      throw new EsmmError(`${dir}: the scoring workers score [${got.join()}], the loading thread [${expected.join()}]`);
     }
   }
   return {

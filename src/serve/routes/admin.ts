@@ -4,7 +4,6 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { Type } from 'typebox';
 import type { ServeContext } from '../context.js';
 import { errorBody } from '../errors.js';
 
@@ -15,7 +14,7 @@ export function adminRoutes(app: FastifyInstance, ctx: ServeContext): void {
   app.post<{ Body: { model?: string } | undefined }>('/admin/reload', {
     schema: {
       summary: 'Load a model directory beside the current one and swap it in (needs the admin token)',
-      body: Type.Optional(Type.Object({ model: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })) }, { additionalProperties: false })),
+      description: 'Body (optional): {"model": "<directory>"}; without one, the directory being served is read again.',
     },
     onRequest: async (req, reply) => {
       if (expected === null) return reply.code(403).send(errorBody(403, 'admin endpoints are disabled: start the service with --admin-token or ESMM_ADMIN_TOKEN'));
@@ -23,7 +22,12 @@ export function adminRoutes(app: FastifyInstance, ctx: ServeContext): void {
       if (given === undefined || !timingSafeEqual(digest(given), expected)) return reply.code(401).send(errorBody(401, 'missing or wrong admin token (Authorization: Bearer <token>)'));
     },
   }, async (req, reply) => {
-    const result = await ctx.registry.reload(req.body?.model);
+    const body: unknown = req.body ?? {};
+    const model = (body as { model?: unknown }).model;
+    if (typeof body !== 'object' || Array.isArray(body) || Object.keys(body).some((k) => k !== 'model') || !(model === undefined || (typeof model === 'string' && model !== ''))) {
+      return reply.code(400).send(errorBody(400, 'the body is optional; if given, {"model": "<directory>"}', 'model'));
+    }
+    const result = await ctx.registry.reload(model as string | undefined);
     if (!result.ok) return reply.code(422).send({ ...errorBody(422, `reload refused, still serving ${result.version}: ${result.error}`), version: result.version });
     return result;
   });

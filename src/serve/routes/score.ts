@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ServeContext } from '../context.js';
 import { errorBody, type ErrorBody } from '../errors.js';
 import { ErrorSchema, scoreRequestSchema, ScoreResponseSchema, type ScoreResponse } from '../schema.js';
-import { encodeRequest, formatScores, type ScoreRequest } from '../scoring.js';
+import { candidateScores, encodeRequest, type ScoreRequest } from '../scoring.js';
 
 export function scoreRoute(app: FastifyInstance, ctx: ServeContext): void {
   const { state, metrics } = ctx;
@@ -29,7 +29,7 @@ export function scoreRoute(app: FastifyInstance, ctx: ServeContext): void {
       const model = ctx.registry.current;
       const scores = await model.scorer.score(encodeRequest(model.encoder, req.body));
       metrics.candidates.inc(req.body.candidates.length);
-      const out: ScoreResponse = { model: { version: model.version, weights_sha256: model.manifest.weights.sha256 }, scores: formatScores(scores) };
+      const out: ScoreResponse = { model: { version: model.version, weights_sha256: model.manifest.weights.sha256 }, scores: candidateScores(scores) };
       if (req.body.request_id !== undefined) out.request_id = req.body.request_id;
       return out;
     } finally {
