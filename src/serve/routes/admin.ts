@@ -24,7 +24,7 @@ export function adminRoutes(app: FastifyInstance, ctx: ServeContext): void {
   }, async (req, reply) => {
     const body: unknown = req.body ?? {};
     const model = (body as { model?: unknown }).model;
-    if (typeof body !== 'object' || Array.isArray(body) || Object.keys(body).some((k) => k !== 'model') || !(model === undefined || (typeof model === 'string' && model !== ''))) {
+    if (typeof body !== 'object' || body === null || Array.isArray(body) || Object.keys(body).some((k) => k !== 'model') || !(model === undefined || (typeof model === 'string' && model !== ''))) {
       return reply.code(400).send(errorBody(400, 'the body is optional; if given, {"model": "<directory>"}', 'model'));
     }
     const result = await ctx.registry.reload(model as string | undefined);
