@@ -27,11 +27,15 @@ export async function buildApp(ctx: ServeContext, opts: AppOptions): Promise<Fas
     requestTimeout: 30_000,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } },
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false, allowUnionTypes: true } },
   });
   useStrictJsonBody(app);
   app.setErrorHandler(errorHandler(() => modelColumns(ctx.registry.current.config).map((c) => c.column)));
   app.setNotFoundHandler((req, reply) => reply.code(404).send(errorBody(404, `no route ${req.method} ${req.url.split('?')[0]}`)));
+  // While draining, every answer closes its connection, so close() does not wait for idle keep-alive ones.
+  app.addHook('onSend', async (_req, reply) => {
+    if (ctx.state.draining) reply.header('connection', 'close');
+  });
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
     const status = reply.statusCode;

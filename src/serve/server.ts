@@ -13,6 +13,7 @@ import type { ServeContext } from './context.js';
 import { ServeMetrics } from './metrics.js';
 import { ModelRegistry } from './registry.js';
 import type { RequestLimits } from './schema.js';
+import type { ScorerOptions } from './serving-model.js';
 
 export interface ServeOptions extends RequestLimits {
   model: string;
@@ -26,12 +27,14 @@ export interface ServeOptions extends RequestLimits {
   logLevel: string;
   /** Serve the browser page under /ui/ (when it was built). */
   ui: boolean;
+  scorerFactory?: ScorerOptions['scorerFactory'];
 }
 
 export interface RunningServer {
   app: FastifyInstance;
   registry: ModelRegistry;
   url: string;
+  state: ServeContext['state'];
   /** Stops taking requests, finishes the ones in flight and closes the scorers. */
   close(): Promise<void>;
 }
@@ -40,7 +43,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   const log = pino({ level: o.logLevel });
   const metrics = new ServeMetrics();
   const maxBatch = Math.min(o.maxCandidates, 1024);
-  const registry = await ModelRegistry.open(o.model, { backend: o.backend, threads: o.threads, maxBatch }, metrics, log);
+  const registry = await ModelRegistry.open(o.model, { backend: o.backend, threads: o.threads, maxBatch, scorerFactory: o.scorerFactory }, metrics, log);
   const webDir = join(packageRoot(), 'build', 'web');
   const ctx: ServeContext = {
     registry, metrics, maxInflight: o.maxInflight, adminToken: o.adminToken,
@@ -57,7 +60,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     await app.close();
     await registry.close();
   })());
-  return { app, registry, url, close };
+  return { app, registry, url, state: ctx.state, close };
 }
 
 /** Runs until SIGTERM or SIGINT (a second one exits at once); SIGHUP reloads the model directory. */

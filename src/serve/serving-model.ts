@@ -9,6 +9,7 @@ import type { Config } from '../config.js';
 import type { Encoder } from '../data/encoder.js';
 import { createKernels, type BackendName } from '../engine/backend.js';
 import { EsmmError } from '../errors.js';
+import type { EsmmModel } from '../model/esmm.js';
 import { modelFromBytes, MANIFEST, type Manifest } from '../io/model-bytes.js';
 import { readModelDir } from '../io/model-dir.js';
 import { PoolScorer } from './pool-scorer.js';
@@ -22,6 +23,15 @@ export interface ScorerOptions {
   threads: number;
   /** Rows of the model's workspace (larger requests are scored in pieces). */
   maxBatch: number;
+  /** Replaces the built-in scorers (another kind of scorer, tests): gets the model as loaded and checked here. */
+  scorerFactory?: (loaded: LoadedForScoring) => Scorer | Promise<Scorer>;
+}
+
+export interface LoadedForScoring {
+  model: EsmmModel;
+  manifestText: string;
+  weights: Uint8Array;
+  sources: { manifest: string; weights: string };
 }
 
 export interface ServingModel {
@@ -53,7 +63,8 @@ export async function loadServingModel(dirArg: string, opts: ScorerOptions): Pro
     if (!(p >= 0 && p <= 1)) throw new EsmmError(`${dir}: the model scores ${p} for a row of missing values (not a probability): refusing it`);
   }
   let scorer: Scorer;
-  if (opts.threads === 0) scorer = new InlineScorer(parts.model);
+  if (opts.scorerFactory) scorer = await opts.scorerFactory({ model: parts.model, manifestText: files.manifestText, weights: files.weights, sources });
+  else if (opts.threads === 0) scorer = new InlineScorer(parts.model);
   else {
     scorer = await PoolScorer.start(opts.threads, { manifestText: files.manifestText, weights: files.weights, backend: opts.backend, maxBatch: opts.maxBatch, sources }, probe);
     const got = await scorer.score(probe);
