@@ -10,6 +10,7 @@ import { registerEval } from './eval.js';
 import { registerInfo } from './info.js';
 import { registerInit } from './init.js';
 import { registerPredict } from './predict.js';
+import { registerServe } from './serve.js';
 import { registerSynth } from './synth.js';
 import { registerTrain } from './train.js';
 
@@ -19,7 +20,7 @@ export function buildProgram(): Command {
     .version(VERSION)
     .showHelpAfterError()
     .exitOverride();
-  for (const register of [registerSynth, registerInit, registerTrain, registerEval, registerPredict, registerCompare, registerEmbed, registerData, registerDemo, registerInfo]) register(program);
+  for (const register of [registerSynth, registerInit, registerTrain, registerEval, registerPredict, registerServe, registerCompare, registerEmbed, registerData, registerDemo, registerInfo]) register(program);
   program.commands.forEach((c) => c.exitOverride().showHelpAfterError());
   return program;
 }

@@ -19,12 +19,11 @@ import { EsmmError } from '../errors.js';
 import type { Batch } from './batch.js';
 import { BatchBuilder, type FieldShape } from './batch-builder.js';
 import {
-  BucketMapper, DenseNumeric, HashMapper, IdentityMapper, NumericStats, ValueCounts, VocabMapper,
+  BucketMapper, DenseNumeric, HashMapper, IdentityMapper, VocabMapper,
   INVALID, type IdMapper, type DenseNumericJSON, type MapperJSON,
 } from './features.js';
-import { expandPaths } from './paths.js';
-import { openEncoded } from './source.js';
-import { scanLabeledRows, type BadRowPolicy, type RowCounts } from './rows.js';
+import { fitPass, savedEncoder } from './encoder-fit.js';
+import type { BadRowPolicy, RowCounts } from './rows.js';
 
 /** One feature as stored in a model manifest. */
 export interface EncodedFeatureJSON {
@@ -58,6 +57,14 @@ export interface FeatureCounters {
 
 /** A raw value for serving: a string as it would appear in the CSV, a number, a list, or missing. */
 export type RawValue = string | number | Array<string | number> | null | undefined;
+
+/** An invalid value given to encodeRecords: which record and column it was in (for a caller naming the field). */
+export class RecordValueError extends EsmmError {
+  constructor(readonly record: number, readonly column: string, message: string) {
+    super(message);
+    this.name = 'RecordValueError';
+  }
+}
 
 /** One config feature: where it reads, how it splits, and where its output goes. */
 interface Codec {
@@ -112,14 +119,10 @@ export class Encoder {
    */
   static async fit(cfg: Config, trainPaths: string[], opts: FitOptions = {}): Promise<Encoder> {
     // Files written by `esmm data convert` carry the encoder their rows were encoded with.
-    const files = expandPaths(trainPaths);
-    const encoded = files.length > 0 ? await openEncoded(files[0], cfg.input) : null;
-    if (encoded) {
-      encoded.close();
-      return Encoder.fromJSON(encoded.encoder, cfg);
-    }
+    const saved = await savedEncoder(trainPaths, cfg.input);
+    if (saved) return Encoder.fromJSON(saved, cfg);
     const needsPass = cfg.features.map((f) => isVocabulary(f) || (isDenseNumeric(f) && (f.normalization === 'standard' || f.normalization === 'minmax')));
-    const fitted = needsPass.some(Boolean) ? await fitPass(cfg, needsPass, trainPaths, opts) : null;
+    const fitted = needsPass.some(Boolean) ? await fitPass(cfg, needsPass, trainPaths, opts, nullTest(cfg.input.null_values)) : null;
     const codecs = codecsFor(cfg,
       (f, i) => {
         const counts = fitted?.counts.get(i);
@@ -251,7 +254,7 @@ export class Encoder {
   /**
    * Encode rows given as objects keyed by column name (serving). A list feature takes an array or a
    * separator-joined string; a numeric feature a number or a numeric string; null/undefined/'' and the
-   * null values are missing. Labels are 0. An invalid value is an EsmmError naming the record and feature.
+   * null values are missing. Labels are 0. An invalid value is a RecordValueError naming the record and feature.
    */
   encodeRecords(records: ArrayLike<Record<string, RawValue>>): Batch {
     const builder = this.newBatchBuilder(records.length);
@@ -264,11 +267,11 @@ export class Encoder {
         let raw: string;
         if (value === null || value === undefined) raw = '';
         else if (Array.isArray(value)) {
-          if (c.shape === 'single') throw new EsmmError(`record ${r}: feature "${c.spec.name}" (column "${c.column}") takes one value, got a list`);
+          if (c.shape === 'single') throw new RecordValueError(r, c.column, `record ${r}: feature "${c.spec.name}" (column "${c.column}") takes one value, got a list`);
           raw = value.map(String).join(c.separator);
         } else raw = typeof value === 'string' ? value : String(value);
         if (!this.encodeInto(c, raw, builder, counters, f, false)) {
-          throw new EsmmError(`record ${r}: feature "${c.spec.name}" (column "${c.column}"): ${this.lastError}`);
+          throw new RecordValueError(r, c.column, `record ${r}: feature "${c.spec.name}" (column "${c.column}"): ${this.lastError}`);
         }
       }
       builder.endRow(0, 0);
@@ -433,62 +436,3 @@ export function nullTest(values: string[]): NullTest {
   const set = new Set(others);
   return (raw) => raw === '' || set.has(raw);
 }
-
-/** The fitting pass: value counts of vocabulary features, statistics of normalised numeric features. */
-async function fitPass(cfg: Config, needsPass: boolean[], trainPaths: string[], opts: FitOptions) {
-  const counts = new Map<number, ValueCounts>();
-  const numeric = new Map<number, NumericStats>();
-  const isNull = nullTest(cfg.input.null_values);
-  type Counter = (raw: string) => void;
-  const counters: Counter[] = [];
-  const prefetchers: Array<((raw: string) => number) | null> = [];
-  const indexes: number[] = [];
-  cfg.features.forEach((f, i) => {
-    if (!needsPass[i]) return;
-    indexes.push(i);
-    if (isDenseNumeric(f)) {
-      const stats = new NumericStats(f);
-      numeric.set(i, stats);
-      counters.push((raw) => { if (!isNull(raw)) stats.add(raw); });
-      prefetchers.push(null);
-      return;
-    }
-    const table = new ValueCounts();
-    counts.set(i, table);
-    if (f.type === 'id') {
-      counters.push((raw) => { if (!isNull(raw)) table.countPrefetched(raw); });
-      prefetchers.push((raw) => table.prefetch(raw));
-      return;
-    }
-    const sep = f.separator, kv = f.type === 'weighted_id_list' ? f.kv_separator : null;
-    counters.push((raw) => {
-      if (isNull(raw)) return;
-      const pieces = raw.includes(sep) ? raw.split(sep) : [raw];
-      for (let piece of pieces) {
-        if (kv !== null) {
-          const at = piece.lastIndexOf(kv);
-          if (at >= 0) piece = piece.slice(0, at);
-        }
-        if (!isNull(piece)) table.count(piece);
-      }
-    });
-    prefetchers.push(null);
-  });
-  const scan = { onBadRow: opts.onBadRow ?? cfg.train.on_bad_row, maxRows: opts.maxRows };
-  const stats = await scanLabeledRows(trainPaths, cfg, scan, (_path, featureColumns) => {
-    const columns = indexes.map((i) => featureColumns[i]);
-    return (fields) => {
-      // Start the single-value lookups first so their cache misses overlap (see StringTable.prefetch).
-      let touched = 0;
-      for (let k = 0; k < columns.length; k++) {
-        const pre = prefetchers[k];
-        if (pre !== null) touched |= pre(fields[columns[k]]);
-      }
-      prefetchSink = touched;
-      for (let k = 0; k < columns.length; k++) counters[k](fields[columns[k]]);
-      return null;
-    };
-  });
-  return { counts, numeric, stats };
-}
-

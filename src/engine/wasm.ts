@@ -68,7 +68,8 @@ export function createWasmKernelsSync(options: WasmKernelOptions = {}): WasmKern
   return instantiate(compiled, options);
 }
 
-function instantiate(module: WebAssembly.Module, options: WasmKernelOptions): WasmKernels {
+/** The kernels of an already compiled build/kernels.wasm (the browser fetches and compiles it itself). */
+export function instantiate(module: WebAssembly.Module, options: WasmKernelOptions = {}): WasmKernels {
   const memory = options.memory ?? new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAX_PAGES, shared: true });
   const instance = new WebAssembly.Instance(module, { env: { memory } });
   return bindKernels(instance.exports as unknown as KernelExports, new WasmArena(memory));

@@ -19,53 +19,24 @@
  */
 import { readdir, readFile, rm, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseConfig, type Config } from '../config.js';
-import { Encoder, type EncoderJSON } from '../data/encoder.js';
+import type { Config } from '../config.js';
+import type { Encoder } from '../data/encoder.js';
 import type { Kernels } from '../engine/kernels.js';
 import { EsmmError } from '../errors.js';
-import type { EsmmMetrics } from '../metrics/esmm-metrics.js';
-import { EsmmModel } from '../model/esmm.js';
-import { featureDim, modelSpecFromConfig, type ModelSpec } from '../model/spec.js';
+import type { EsmmModel } from '../model/esmm.js';
 import { sha256, writeFileAtomic, type FileContent } from './atomic.js';
-import { decodeSafetensors, encodeSafetensorsChunks, type TensorInput } from './safetensors.js';
+import {
+  FORMAT, FORMAT_VERSION, MANIFEST, modelFromBytes, modelTensors, parseManifest, verifyBytes,
+  type Manifest, type TrainingRecord,
+} from './model-bytes.js';
+import { encodeSafetensorsChunks } from './safetensors.js';
 import { VERSION } from '../version.js';
 
-export const MANIFEST = 'manifest.json';
-export const FORMAT = 'esmm-model';
-/** 2: encoder version 2 (feature types, tables, numeric settings), feature groups and per-feature widths. */
-export const FORMAT_VERSION = 2;
-
-export interface EpochRecord {
-  epoch: number;
-  train_loss: number;
-  steps: number;
-  /** Rows trained in this epoch when it stopped early at train.max_steps. */
-  rows?: number;
-  eval: EsmmMetrics | null;
-}
-
-export interface TrainingRecord {
-  epochs_completed: number;
-  steps: number;
-  train_rows: number;
-  history: EpochRecord[];
-  /** With early stopping: the epoch whose weights these are (the best by the watched metric). */
-  best_epoch?: number;
-}
-
-export interface Manifest {
-  format: typeof FORMAT;
-  format_version: number;
-  esmm_version: string;
-  config: Config;
-  spec: ModelSpec;
-  encoder: EncoderJSON;
-  weights: { file: string; sha256: string; bytes: number };
-  tensors: Record<string, number[]>;
-  training: TrainingRecord;
-  /** SHA-256 of JSON.stringify of every other field (in this order), so an edited manifest is detected too. */
-  manifest_sha256?: string;
-}
+// The checks and the model building work on bytes (model-bytes.ts, shared with the browser); this file reads and writes the files.
+export {
+  FORMAT, FORMAT_VERSION, MANIFEST, loadTensors, modelTensors,
+  type EpochRecord, type Manifest, type TrainingRecord,
+} from './model-bytes.js';
 
 export interface ModelParts {
   config: Config;
@@ -80,13 +51,14 @@ export interface LoadedModel extends ModelParts {
   kernels: Kernels;
 }
 
-/** Every weight tensor of a model under its documented name. */
-export function modelTensors(model: EsmmModel): Record<string, TensorInput> {
-  const out: Record<string, TensorInput> = {};
-  for (const e of model.embeddingParams()) out[e.name] = { dtype: 'F32', shape: [e.table.rows, e.table.dim], data: e.table.data };
-  for (const p of model.denseParams()) out[p.name] = { dtype: 'F32', shape: p.shape, data: p.data };
-  return out;
+/** A model directory's two files as read, after their checks (manifest checksum, weights size and SHA-256). */
+export interface ModelDirFiles {
+  manifest: Manifest;
+  manifestText: string;
+  weights: Uint8Array;
 }
+
+const nodeSha256 = (data: Uint8Array) => sha256(data);
 
 /**
  * The files of a model directory, by name (the weights name carries its hash). The weights are chunks
@@ -126,6 +98,10 @@ export async function saveModel(dir: string, parts: ModelParts): Promise<Manifes
 
 /** Reads and validates a manifest (not the weights). */
 export async function readManifest(dir: string): Promise<Manifest> {
+  return (await readManifestText(dir)).manifest;
+}
+
+async function readManifestText(dir: string): Promise<{ manifest: Manifest; text: string }> {
   const path = join(dir, MANIFEST);
   let text: string;
   try {
@@ -134,25 +110,7 @@ export async function readManifest(dir: string): Promise<Manifest> {
     const code = (e as NodeJS.ErrnoException).code;
     throw new EsmmError(code === 'ENOENT' ? `${dir}: not a model directory (no ${MANIFEST})` : `${path}: cannot read: ${(e as Error).message}`);
   }
-  let m: Manifest;
-  try {
-    m = JSON.parse(text);
-  } catch (e) {
-    throw new EsmmError(`${path}: not valid JSON (truncated or altered?): ${(e as Error).message}`);
-  }
-  if (m === null || typeof m !== 'object' || m.format !== FORMAT) throw new EsmmError(`${path}: not an ESMM model manifest`);
-  const { manifest_sha256: recorded, ...body } = m;
-  if (typeof recorded !== 'string') throw new EsmmError(`${path}: no manifest_sha256 (not written by esmm ${VERSION}, or edited)`);
-  if (recorded !== sha256(JSON.stringify(body))) throw new EsmmError(`${path}: manifest_sha256 does not match its content (the manifest was altered or corrupted)`);
-  if (m.format_version !== FORMAT_VERSION) throw new EsmmError(`${path}: format_version ${m.format_version} is not supported by esmm ${VERSION} (expects ${FORMAT_VERSION})`);
-  for (const key of ['config', 'spec', 'encoder', 'weights', 'tensors', 'training'] as const) {
-    if (m[key] === undefined || m[key] === null) throw new EsmmError(`${path}: missing "${key}"`);
-  }
-  if (typeof m.weights.file !== 'string' || !/^[\w.\-]+$/.test(m.weights.file) || typeof m.weights.sha256 !== 'string') {
-    throw new EsmmError(`${path}: "weights" must name a file in the directory and its sha256`);
-  }
-  m.config = parseConfig(m.config, `${path} (config)`);
-  return m;
+  return { manifest: await parseManifest(text, path, nodeSha256), text };
 }
 
 /** Reads a file and verifies its size and checksum against those recorded in `recordedIn`. */
@@ -164,72 +122,27 @@ export async function readVerified(dir: string, file: string, bytes: number, has
   } catch (e) {
     throw new EsmmError(`${path}: cannot read: ${(e as Error).message}`);
   }
-  if (buf.length !== bytes) throw new EsmmError(`${path}: ${buf.length} bytes, ${recordedIn} says ${bytes} (truncated or replaced file)`);
-  if (sha256(buf) !== hash) throw new EsmmError(`${path}: SHA-256 does not match ${recordedIn} (the file was altered or corrupted)`);
+  await verifyBytes(buf, bytes, hash, path, nodeSha256, recordedIn);
   return buf;
 }
 
-/** Copies named tensors into the model's buffers, checking that every tensor is there with its shape. */
-export function loadTensors(model: EsmmModel, buf: Buffer, source: string): void {
-  const { tensors } = decodeSafetensors(buf, source);
-  const expected = modelTensors(model);
-  for (const [name, t] of Object.entries(expected)) {
-    const got = tensors[name];
-    if (!got) throw new EsmmError(`${source}: tensor "${name}" is missing`);
-    if (got.dtype !== 'F32' || got.shape.join(',') !== t.shape.join(',')) {
-      throw new EsmmError(`${source}: tensor "${name}" is ${got.dtype} [${got.shape}], expected F32 [${t.shape}]`);
-    }
-    (t.data as Float32Array).set(got.data as Float32Array);
-  }
-  const extra = Object.keys(tensors).filter((n) => !(n in expected));
-  if (extra.length > 0) throw new EsmmError(`${source}: unexpected tensors ${extra.slice(0, 5).join(', ')}`);
+/** Reads and checks a model directory's manifest and weights without building the model. */
+export async function readModelDir(dir: string): Promise<ModelDirFiles> {
+  const { manifest, text } = await readManifestText(dir);
+  const weights = await readVerified(dir, manifest.weights.file, manifest.weights.bytes, manifest.weights.sha256);
+  return { manifest, manifestText: text, weights };
 }
 
 /** Loads a model directory for inference (or to continue training). */
 export async function loadModel(dir: string, kernels: Kernels, maxBatch = 4096, manifestRead?: Manifest): Promise<LoadedModel> {
   const manifest = manifestRead ?? (await readManifest(dir));
-  const config = manifest.config;
-  let encoder: Encoder;
+  const path = join(dir, manifest.weights.file);
+  let weights: Buffer;
   try {
-    encoder = Encoder.fromJSON(manifest.encoder, config);
+    weights = await readFile(path);
   } catch (e) {
-    throw new EsmmError(`${join(dir, MANIFEST)}: bad encoder section: ${(e as Error).message}`);
+    throw new EsmmError(`${path}: cannot read: ${(e as Error).message}`);
   }
-  const model = modelFromManifest(manifest, encoder, kernels, maxBatch, join(dir, MANIFEST));
-  const buf = await readVerified(dir, manifest.weights.file, manifest.weights.bytes, manifest.weights.sha256);
-  loadTensors(model, buf, join(dir, manifest.weights.file));
-  return { dir, manifest, config, encoder, model, training: manifest.training, kernels };
-}
-
-/**
- * The model a manifest's spec describes, after checking the spec against what its config and encoder
- * describe: the same embedded features (names, table rows, widths) and dense inputs, in the same order.
- */
-function modelFromManifest(manifest: Manifest, encoder: Encoder, kernels: Kernels, maxBatch: number, source: string): EsmmModel {
-  const spec = manifest.spec;
-  let expected: ModelSpec;
-  try {
-    expected = modelSpecFromConfig(manifest.config, encoder.tableSizes());
-  } catch (e) {
-    throw new EsmmError(`${source}: the config and the encoder disagree: ${(e as Error).message}`);
-  }
-  if (!Array.isArray(spec.features) || spec.features.length !== expected.features.length) {
-    throw new EsmmError(`${source}: the spec has ${spec.features?.length} embedded features, the config and encoder ${expected.features.length}`);
-  }
-  spec.features.forEach((f, i) => {
-    const e = expected.features[i];
-    if (f.name !== e.name) throw new EsmmError(`${source}: embedded feature ${i} is "${f.name}" in the spec but "${e.name}" in the config`);
-    if (f.rows !== e.rows) throw new EsmmError(`${source}: feature "${f.name}" has ${f.rows} rows in the spec but ${e.rows} in the encoder`);
-    if (featureDim(spec, f) !== featureDim(expected, e)) {
-      throw new EsmmError(`${source}: feature "${f.name}" has width ${featureDim(spec, f)} in the spec but ${featureDim(expected, e)} in the config`);
-    }
-  });
-  if ((spec.dense ?? []).join(',') !== (expected.dense ?? []).join(',')) {
-    throw new EsmmError(`${source}: the spec's dense features [${spec.dense ?? []}] differ from the config's [${expected.dense ?? []}]`);
-  }
-  try {
-    return new EsmmModel(kernels, spec, maxBatch);
-  } catch (e) {
-    throw new EsmmError(`${source}: bad model spec: ${(e as Error).message}`);
-  }
+  const parts = await modelFromBytes(manifest, weights, kernels, maxBatch, { manifest: join(dir, MANIFEST), weights: path }, nodeSha256);
+  return { dir, kernels, ...parts };
 }
