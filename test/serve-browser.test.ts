@@ -21,7 +21,7 @@ describe('the browser page of esmm serve', { skip: existsSync(CHROMIUM) ? false 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'esmm-serve-browser-'));
     fx = trainServeModels(dir);
-    server = await startServeChild(['--model', fx.modelA, '--threads', '0', '--log-level', 'warn']);
+    server = await startServeChild(['--model', fx.modelA, '--threads', '0', '--backend', 'wasm', '--log-level', 'warn']);
   });
   after(async () => {
     await server?.stop();

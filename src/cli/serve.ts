@@ -1,13 +1,13 @@
 import type { Command } from 'commander';
 import { runServer } from '../serve/server.js';
 import { defaultThreads } from '../serve/pool-scorer.js';
-import { backendOption, nonNegativeInt, oneOf, positiveInt } from './options.js';
+import { BACKEND_HELP, type BackendFlag, backendOption, nonNegativeInt, oneOf, positiveInt } from './options.js';
 
 interface ServeFlags {
   model: string;
   host: string;
   port: number;
-  backend: 'auto' | 'wasm' | 'reference';
+  backend: BackendFlag;
   threads: number;
   maxCandidates: number;
   maxListLength: number;
@@ -26,7 +26,7 @@ export function registerServe(program: Command): void {
     .requiredOption('--model <dir>', 'model directory written by `esmm train`')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <n>', 'port to listen on (0: any free port)', nonNegativeInt('--port'), 8080)
-    .option('--backend <name>', 'auto | wasm | reference', backendOption, 'auto')
+    .option('--backend <name>', BACKEND_HELP, backendOption, 'auto')
     .option('--threads <n>', 'worker threads for the forward pass (0: on the HTTP thread)', nonNegativeInt('--threads'), defaultThreads())
     .option('--max-candidates <n>', 'most candidates per request', positiveInt('--max-candidates'), 1000)
     .option('--max-list-length <n>', 'most ids in one list value given as an array', positiveInt('--max-list-length'), 1000)
