@@ -76,9 +76,10 @@ class Thread {
     return new Promise((resolve, reject) => this.pending.push({ resolve, reject }));
   }
 
-  send(m: ToWorker): Promise<FromWorker> {
+  /** Posts m, moving (not copying) the `transfer` buffers, which the caller must not touch again. */
+  send(m: ToWorker, transfer: ArrayBuffer[] = []): Promise<FromWorker> {
     const r = this.reply();
-    this.worker.postMessage(m);
+    this.worker.postMessage(m, transfer);
     return r;
   }
 
@@ -156,7 +157,8 @@ export class WorkerPool implements ModelRunner {
     const seed = rng.u32();
     const replies = this.split(batch.size).map(([start, end], w) => {
       const share: BatchShare = { totalRows: batch.size, rowWeights: weights ? weights.slice(start, end) : null, totalWeight };
-      return this.threadList[w].send({ type: 'step', batch: copyRows(batch, start, end), ...common, share, rngState: null, seed });
+      const part = copyRows(batch, start, end);
+      return this.threadList[w].send({ type: 'step', batch: part, ...common, share, rngState: null, seed }, batchBuffers(part));
     });
     let objective = 0;
     for (const r of await Promise.all(replies)) objective += (r as Extract<FromWorker, { type: 'done' }>).objective;
@@ -180,8 +182,11 @@ export class WorkerPool implements ModelRunner {
 
   /** Each thread scores its share of the rows. */
   private score(b: Batch, parts: Array<[number, number]>, text: boolean): Promise<FromWorker[]> {
-    return Promise.all(parts.map(([start, end], w) =>
-      this.threadList[w].send({ type: 'score', batch: this.threads === 1 ? b : copyRows(b, start, end), text })));
+    return Promise.all(parts.map(([start, end], w) => {
+      if (this.threads === 1) return this.threadList[w].send({ type: 'score', batch: b, text });
+      const part = copyRows(b, start, end);
+      return this.threadList[w].send({ type: 'score', batch: part, text }, batchBuffers(part));
+    }));
   }
 
   async close(): Promise<void> {
@@ -195,6 +200,12 @@ export class WorkerPool implements ModelRunner {
   private split(n: number): Array<[number, number]> {
     return this.threadList.map((_, w) => sliceOf(n, w, this.threads));
   }
+}
+
+/** The buffers of a batch made by copyRows (each array has its own), to move to a worker. */
+function batchBuffers(b: Batch): ArrayBuffer[] {
+  const arrays = [b.click, b.buy, b.dense, ...b.fields.flatMap((f) => (f.weights ? [f.ids, f.offsets, f.weights] : [f.ids, f.offsets]))];
+  return arrays.map((a) => a.buffer as ArrayBuffer);
 }
 
 /** Threads when none are asked for: every core. */
