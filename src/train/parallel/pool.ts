@@ -115,6 +115,7 @@ export class WorkerPool implements ModelRunner {
     const memory = (o.kernels as Kernels & { memory?: WebAssembly.Memory }).memory;
     if (!memory || o.kernels.name === 'reference') throw new EsmmError(`the ${o.kernels.name} backend cannot share its buffers with worker threads`);
     const threads = o.threads;
+    if (!Number.isInteger(threads) || threads < 1 || threads > 256) throw new EsmmError(`threads must be an integer from 1 to 256, got ${threads}`);
     const control = new SharedArrayBuffer(controlBlockBytes(threads, o.model.embeddingParams().length));
     const barrier = new Barrier(new Int32Array(control, 0, Barrier.CELLS), threads);
     const optimizer = o.optimizer ? { opts: o.optimizer.opts, slots: [...o.optimizer.slots] } : null;
