@@ -2,14 +2,17 @@
  * `npm run bench:serve`: load test of `esmm serve` on loopback with autocannon (the load generator runs
  * on the same machine, in this process; the service in a child process). Phases, each bounded in time:
  *   throughput  closed loop, --connections connections: the most requests/s
- *   rate        --rate requests/s (open loop): the latency at that rate
+ *   rate        --rate requests/s (open loop) over --rate-connections connections: the latency at that rate.
+ *               Few connections on purpose: autocannon paces a rate per connection and releases each
+ *               connection's requests together, so 32 connections arrive as bursts of 32 requests and
+ *               the last of each burst waits for the 31 before it (a queue the generator makes)
  *   reload      half of --rate while POST /admin/reload swaps the model every second: must lose nothing
  *   overload    --overload-connections connections: the service sheds with 503 instead of queueing
  *   recovery    200 requests/s after the overload: everything 2xx again
  * Prints req/s, candidates/s, p50/p90/p99 latency, errors and non-2xx per phase; never fails on time.
  * Without --model, trains a model on a simulated data set first (cached in the temp directory).
  *
- *   npm run bench:serve [-- --model DIR] [-- --dim 16 --hidden 64,32] [-- --candidates 100] [-- --threads N] [-- --json]
+ *   npm run bench:serve [-- --model DIR] [-- --dim 16 --hidden 64,32] [-- --candidates 100] [-- --threads N] [-- --backend auto|native|wasm] [-- --rate 1000 --rate-connections 4] [-- --json]
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -29,9 +32,10 @@ const { values: flags } = parseArgs({
     hidden: { type: 'string', default: '64,32' },
     candidates: { type: 'string', default: '100' },
     threads: { type: 'string' },
-    backend: { type: 'string', default: 'wasm' },
+    backend: { type: 'string', default: 'auto' },
     connections: { type: 'string', default: '16' },
     rate: { type: 'string', default: '1000' },
+    'rate-connections': { type: 'string', default: '4' },
     duration: { type: 'string', default: '10' },
     'overload-connections': { type: 'string', default: '256' },
     'max-inflight': { type: 'string', default: '64' },
@@ -153,8 +157,9 @@ async function main(): Promise<void> {
     await load(server, bodies, 'warmup', { connections: 8, seconds: 3 });
     const c = Number(flags.connections), rate = Number(flags.rate);
     phases.push(await load(server, bodies, 'throughput', { connections: c, seconds: duration }));
-    phases.push(await load(server, bodies, 'rate', { connections: Math.max(c, 32), seconds: duration, rate }));
-    const reloadPhase = load(server, bodies, 'reload', { connections: Math.max(c, 32), seconds: Math.min(duration, 8), rate: rate / 2 });
+    const rc = Number(flags['rate-connections']);
+    phases.push(await load(server, bodies, 'rate', { connections: rc, seconds: duration, rate }));
+    const reloadPhase = load(server, bodies, 'reload', { connections: rc, seconds: Math.min(duration, 8), rate: rate / 2 });
     const reloads = await reloadEverySecond(server, reloadPhase);
     phases.push({ ...(await reloadPhase), note: `${reloads.ok} reloads swapped, ${reloads.failed} refused` });
     phases.push(await load(server, bodies, 'overload', { connections: Number(flags['overload-connections']), seconds: Math.min(duration, 6) }));
