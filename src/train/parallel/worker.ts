@@ -23,7 +23,8 @@ const port = parentPort!;
 
 class TrainingThread {
   private readonly barrier: Barrier;
-  private readonly directory: Int32Array;
+  /** Byte offsets reach 4 GiB in a full WASM memory: unsigned. */
+  private readonly directory: Uint32Array;
   private readonly optimizer: Optimizer | null;
   private readonly merged: SparseGrad[];
   private peers: Float32Array[][] = [];
@@ -31,7 +32,7 @@ class TrainingThread {
   constructor(private readonly k: Kernels, readonly model: EsmmModel) {
     const control = new Int32Array(init.control);
     this.barrier = new Barrier(control.subarray(0, Barrier.CELLS), init.threads);
-    this.directory = control.subarray(DIRECTORY);
+    this.directory = new Uint32Array(init.control, DIRECTORY * 4);
     const o = init.optimizer;
     this.optimizer = o ? new Optimizer(k, model.denseParams(), model.embeddingParams(), o.opts, new Map(o.slots)) : null;
     this.merged = init.threads > 1 && o ? model.embeddingParams().map((e) => new SparseGrad(k, e.table.rows, e.table.dim)) : [];
