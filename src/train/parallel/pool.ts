@@ -123,7 +123,8 @@ export class WorkerPool implements ModelRunner {
     const onFailure = () => barrier.abort();
     for (let index = 0; index < threads; index++) {
       const init: WorkerInit = {
-        index, threads, backend: o.kernels.name as SharedBackend, memory, spec: o.model.spec, maxBatch: o.model.maxBatch,
+        // a thread's share of a batch is at most ceil(batch / threads) rows, so its workspaces need no more
+        index, threads, backend: o.kernels.name as SharedBackend, memory, spec: o.model.spec, maxBatch: Math.ceil(o.model.maxBatch / threads),
         params: [...o.model.paramBuffers], optimizer, control,
       };
       list.push(new Thread(new Worker(new URL('./worker.js', import.meta.url), { workerData: init }), onFailure));
