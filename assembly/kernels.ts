@@ -37,6 +37,8 @@
 }
 
 @inline function madd(acc: v128, x: v128, y: v128): v128 {
+  // Built twice (package.json build:wasm): with relaxed SIMD this is one fused multiply-add.
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(x, y, acc);
   return f32x4.add(acc, f32x4.mul(x, y));
 }
 

@@ -4,8 +4,10 @@ import { createKernels } from '../src/engine/backend.js';
 import type { Activation, Kernels } from '../src/engine/kernels.js';
 import { referenceKernels as ref } from '../src/engine/reference.js';
 import { createNativeKernels, nativeStatus } from '../src/engine/native.js';
-import { createWasmKernels, createWasmKernelsSync, type WasmKernels } from '../src/engine/wasm.js';
-import { nativeTestOptions, seededRandom } from './helpers.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createWasmKernels, createWasmKernelsSync, instantiate, wasmVariant, type WasmKernels } from '../src/engine/wasm.js';
+import { nativeTestOptions, packageRoot, seededRandom } from './helpers.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Helpers
@@ -479,7 +481,9 @@ function backendSuite(name: string, load: () => Promise<Kernels>, options: { ski
   });
 }
 
-backendSuite('wasm', () => createWasmKernels());
+backendSuite(`wasm (${wasmVariant()} build)`, () => createWasmKernels());
+// the other build too: the plain one is what runs where relaxed SIMD is not available
+backendSuite('wasm (plain build)', async () => instantiate(new WebAssembly.Module(readFileSync(join(packageRoot(), 'build', 'kernels.wasm')))));
 backendSuite('native', () => createNativeKernels(), nativeTestOptions());
 
 describe('allocation', () => {

@@ -45,6 +45,6 @@ for (const [file, meta] of Object.entries(result.metafile.outputs)) {
 }
 mkdirSync(out, { recursive: true });
 copyFileSync(join(src, 'index.html'), join(out, 'index.html'));
-copyFileSync(join(root, 'build', 'kernels.wasm'), join(out, 'kernels.wasm'));
+for (const wasm of ['kernels.wasm', 'kernels-relaxed.wasm']) copyFileSync(join(root, 'build', wasm), join(out, wasm));
 const kib = readdirSync(out).filter((f) => f.endsWith('.js')).reduce((n, f) => n + readFileSync(join(out, f)).length, 0) / 1024;
-process.stdout.write(`build/web: esmm.js and page.js (${kib.toFixed(0)} KiB of JavaScript with their chunk), index.html, kernels.wasm\n`);
+process.stdout.write(`build/web: esmm.js and page.js (${kib.toFixed(0)} KiB of JavaScript with their chunk), index.html, kernels.wasm, kernels-relaxed.wasm\n`);

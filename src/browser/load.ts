@@ -31,10 +31,23 @@ export interface BrowserModel extends ModelFromBytes {
 }
 
 /**
- * The model of the directory at `modelUrl` (ending in /), scored by the kernels at `wasmUrl`;
+ * The first of the kernel builds this browser accepts (kernels-relaxed.wasm needs relaxed SIMD: it is
+ * what node takes when it can, so page and service compute the same bits on one machine).
+ */
+async function compileFirstValid(urls: string[]): Promise<WebAssembly.Module> {
+  for (const [i, url] of urls.entries()) {
+    const bytes = new Uint8Array(await (await fetchOk(new URL(url, location.href).href)).arrayBuffer());
+    if (i === urls.length - 1 || WebAssembly.validate(bytes)) return WebAssembly.compile(bytes);
+  }
+  throw new EsmmError('no kernel build given');
+}
+
+/**
+ * The model of the directory at `modelUrl` (ending in /), scored by the first kernel build of `wasmUrl`
+ * this browser accepts;
  * `maxBatch` rows of workspace (larger batches are scored in pieces).
  */
-export async function loadModelFromUrl(modelUrl: string, wasmUrl: string, maxBatch = 256): Promise<BrowserModel> {
+export async function loadModelFromUrl(modelUrl: string, wasmUrl: string | string[], maxBatch = 256): Promise<BrowserModel> {
   if (!globalThis.crossOriginIsolated) {
     throw new EsmmError('this page is not cross-origin isolated (serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp): the WASM kernels need a shared memory');
   }
@@ -44,7 +57,7 @@ export async function loadModelFromUrl(modelUrl: string, wasmUrl: string, maxBat
   const weightsUrl = new URL(manifest.weights.file, base).href;
   const [weights, module] = await Promise.all([
     fetchOk(weightsUrl).then(async (r) => new Uint8Array(await r.arrayBuffer())),
-    WebAssembly.compileStreaming(fetchOk(new URL(wasmUrl, location.href).href)),
+    compileFirstValid(typeof wasmUrl === 'string' ? [wasmUrl] : wasmUrl),
   ]);
   const parts = await modelFromBytes(manifest, weights, instantiate(module), maxBatch, { manifest: manifestUrl, weights: weightsUrl }, webSha256);
   return { ...parts, url: base.href };

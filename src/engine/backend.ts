@@ -3,7 +3,7 @@
 import type { Kernels } from './kernels.js';
 import { createNativeKernels, nativeStatus } from './native.js';
 import { referenceKernels } from './reference.js';
-import { createWasmKernels } from './wasm.js';
+import { createWasmKernels, wasmVariant } from './wasm.js';
 
 export type BackendName = 'auto' | 'native' | 'wasm' | 'reference';
 
@@ -59,7 +59,7 @@ export async function backendReport(): Promise<BackendReport> {
   let wasm: BackendStatus;
   try {
     await createWasmKernels();
-    wasm = { name: 'wasm', loaded: true, detail: 'WASM SIMD128, shared memory' };
+    wasm = { name: 'wasm', loaded: true, detail: `WASM SIMD128${wasmVariant() === 'relaxed' ? ' with relaxed (fused) multiply-add' : ''}, shared memory` };
   } catch (error) {
     wasm = { name: 'wasm', loaded: false, reason: (error as Error).message };
   }
