@@ -39,8 +39,7 @@ export type ToWorker =
     rngState: number[] | null;
     seed: number;
   }
-  | { type: 'score'; batch: Batch; text: boolean }
-  | { type: 'close' };
+  | { type: 'score'; batch: Batch; text: boolean };
 
 export type FromWorker =
   | { type: 'ready'; grads: Float32Array[] }

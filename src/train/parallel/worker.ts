@@ -20,7 +20,6 @@ import { DIRECTORY, sliceOf, type FromWorker, type ToWorker, type WorkerInit } f
 const init = workerData as WorkerInit;
 const port = parentPort!;
 
-
 class TrainingThread {
   private readonly barrier: Barrier;
   /** Byte offsets reach 4 GiB in a full WASM memory: unsigned. */
@@ -78,10 +77,10 @@ class TrainingThread {
     return { type: 'done', objective, rngState: m.rngState ? rng.state() : null };
   }
 
-  score(batch: Batch): FromWorker {
+  score(batch: Batch): { pctr: Float32Array; pcvr: Float32Array } {
     const pctr = new Float32Array(batch.size), pcvr = new Float32Array(batch.size);
     this.model.predict(batch, pctr, pcvr);
-    return { type: 'scored', pctr, pcvr };
+    return { pctr, pcvr };
   }
 
   /** Writes where this thread's sparse gradients are, for the other threads to merge from. */
@@ -124,12 +123,11 @@ async function main(): Promise<void> {
         case 'peers': thread.setPeers(m.grads); break;
         case 'step': reply(thread.step(m)); break;
         case 'score': {
-          const r = thread.score(m.batch) as Extract<FromWorker, { type: 'scored' }>;
-          if (m.text) reply({ type: 'lines', text: scoreLines(r.pctr, r.pcvr, m.batch.size) });
-          else reply(r, [r.pctr.buffer as ArrayBuffer, r.pcvr.buffer as ArrayBuffer]);
+          const { pctr, pcvr } = thread.score(m.batch);
+          if (m.text) reply({ type: 'lines', text: scoreLines(pctr, pcvr, m.batch.size) });
+          else reply({ type: 'scored', pctr, pcvr }, [pctr.buffer as ArrayBuffer, pcvr.buffer as ArrayBuffer]);
           break;
         }
-        case 'close': port.close(); break;
       }
     } catch (e) {
       reply({ type: 'error', message: (e as Error).message, stack: (e as Error).stack });
